@@ -1,0 +1,92 @@
+/*
+ * Private core services shared by every layer: allocation through the
+ * configurable hook, per-thread errors, checked arithmetic, growable
+ * buffers. Nothing here is exported (only ms_* symbols are, by the version
+ * script); internal names use the msi_ prefix.
+ */
+#ifndef MSI_CORE_INTERNAL_H
+#define MSI_CORE_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "modelstore.h"
+
+#define MSI_UNUSED(x) ((void)(x))
+#define MSI_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define MSI_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MSI_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+#if defined(__GNUC__)
+#define MSI_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MSI_PRINTF(f, a)
+#endif
+
+/* ---- allocation (alloc.c) ---- */
+void *msi_malloc(size_t size);
+void *msi_calloc(size_t count, size_t size);
+void *msi_realloc(void *ptr, size_t size);
+/* realloc for count*size with overflow check */
+void *msi_reallocarray(void *ptr, size_t count, size_t size);
+void msi_free(void *ptr);
+char *msi_strdup(const char *s);
+char *msi_strndup(const char *s, size_t n);
+/* Marks the library as in use: the allocator can no longer be changed. */
+void msi_mark_used(void);
+
+/* ---- errors (error.c) ---- */
+/* Records the error of the calling thread and returns `code`. */
+int msi_error(int code, const char *fmt, ...) MSI_PRINTF(2, 3);
+int msi_error_errno(int code, int errnum, const char *fmt, ...) MSI_PRINTF(3, 4);
+
+/* ---- checked arithmetic ---- */
+static inline bool msi_add_u64(uint64_t a, uint64_t b, uint64_t *out)
+{
+	return !__builtin_add_overflow(a, b, out);
+}
+static inline bool msi_mul_u64(uint64_t a, uint64_t b, uint64_t *out)
+{
+	return !__builtin_mul_overflow(a, b, out);
+}
+/* true when [off, off+len) lies inside [0, size) */
+static inline bool msi_range_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	uint64_t end;
+	return msi_add_u64(off, len, &end) && end <= size;
+}
+
+/* ---- growable byte buffer (buf.c) ---- */
+typedef struct msi_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	bool failed; /* an allocation failed: the content is incomplete */
+} msi_buf;
+
+#define MSI_BUF_INIT { NULL, 0, 0, false }
+bool msi_buf_reserve(msi_buf *b, size_t extra);
+void msi_buf_append(msi_buf *b, const void *data, size_t len);
+void msi_buf_puts(msi_buf *b, const char *s);
+void msi_buf_putc(msi_buf *b, char c);
+void msi_buf_printf(msi_buf *b, const char *fmt, ...) MSI_PRINTF(2, 3);
+/* NUL-terminates and hands the memory over (caller frees with msi_free). */
+char *msi_buf_detach(msi_buf *b, size_t *len_out);
+void msi_buf_free(msi_buf *b);
+
+/* ---- hashing and checksums (sha256.c, crc32.c) ---- */
+typedef struct msi_sha256 msi_sha256;
+msi_sha256 *msi_sha256_new(void);
+void msi_sha256_update(msi_sha256 *h, const void *data, size_t len);
+/* Writes 32 bytes and frees the context. */
+void msi_sha256_final(msi_sha256 *h, uint8_t out[32]);
+void msi_sha256_abort(msi_sha256 *h);
+void msi_hex(const uint8_t *bytes, size_t n, char *out /* 2n+1 */);
+/* Which implementation runs: "openssl" or "portable". */
+const char *msi_sha256_backend(void);
+
+uint32_t msi_crc32(uint32_t crc, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,17 @@
+/* LightGBM text model: sniff (inspect and validate come with the format's own issue). */
+#include "../format.h"
+
+static int sniff(const msi_view *v)
+{
+	MSI_UNUSED(v);
+	return 0;
+}
+
+const msi_format msi_format_lgbm = {
+	.name = "lgbm",
+	.description = "LightGBM text model",
+	.is_model = true,
+	.sniff = sniff,
+	.inspect = NULL,
+	.validate = NULL,
+};

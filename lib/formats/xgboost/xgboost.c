@@ -1,0 +1,17 @@
+/* XGBoost model: JSON, UBJSON or legacy binary: sniff (inspect and validate come with the format's own issue). */
+#include "../format.h"
+
+static int sniff(const msi_view *v)
+{
+	MSI_UNUSED(v);
+	return 0;
+}
+
+const msi_format msi_format_xgb = {
+	.name = "xgb",
+	.description = "XGBoost model: JSON, UBJSON or legacy binary",
+	.is_model = true,
+	.sniff = sniff,
+	.inspect = NULL,
+	.validate = NULL,
+};
