@@ -2,7 +2,8 @@
  * A minimal unit-test harness: each test file lists its cases and ends with
  * MSI_TEST_MAIN(cases). A case fails on the first CHECK that does not hold;
  * the program prints one line per case and exits non-zero on any failure.
- * Fixture files made by tests/fixtures/*.py are found under $FIXTURES.
+ * Fixture files made by the generators in tests/fixtures are found under
+ * $FIXTURES.
  */
 #ifndef MSI_TEST_HARNESS_H
 #define MSI_TEST_HARNESS_H
