@@ -86,6 +86,8 @@ const msi_code_info msi_codes[] = {
 	{ "tar.member.link", W, "a symlink or hard link member (contained in the root)" },
 	{ "tar.member.too_large", E, "a member declares a size above the configured limit" },
 	{ "tar.member.type", W, "a member has a type flag this reader does not know" },
+	{ "tar.too_many_members", E, "the archive holds more members, or more name bytes, than the configured limits" },
+	{ "tar.header.size_ignored", W, "a link, directory or device header declares a data size (readers disagree on skipping it)" },
 
 	/* directory */
 	{ "dir.symlink.escape", E, "a symlink in the directory resolves outside it" },

@@ -65,4 +65,38 @@ const uint8_t *msi_find(const uint8_t *hay, size_t n, const void *needle, size_t
 /* true when `name` ends with `ext` (case-insensitive), e.g. ".onnx" */
 bool msi_name_has_ext(const char *name, const char *ext);
 
+/* Up to `len` bytes of the payload at `off`: from the head window when it
+ * covers the range (no I/O), else through the source. Returns the count,
+ * short at the end of the payload, 0 past it or on a read error (a sniffer
+ * treats unreadable bytes as absent, never as a failure). */
+size_t msi_view_read(const msi_view *v, uint64_t off, void *dst, size_t len);
+/* Same for any source (a container entry). */
+size_t msi_source_read_some(const msi_source *s, uint64_t off, void *dst, size_t len);
+
+/* true when the bytes are text a human wrote: UTF-8 without C0 controls
+ * other than tab, LF and CR. An empty run is text. A multi-byte character cut
+ * by the end of the run is accepted (windows cut text anywhere). */
+bool msi_is_text(const uint8_t *p, size_t n);
+
+/* Walks the zip local file headers found from the start of a head window,
+ * calling `fn` with each member name (not NUL-terminated) until it returns
+ * false or the window ends. Used when no central directory can be read (a
+ * truncated archive): members with a data descriptor (flag bit 3, sizes 0
+ * in the local header, as PyTorch writes them) are stepped over by
+ * searching for the next signature. At most 4096 headers. Returns the
+ * number of names seen. */
+typedef bool (*msi_zip_name_fn)(const char *name, size_t len, void *user);
+size_t msi_zip_scan_local_names(const uint8_t *head, size_t n, msi_zip_name_fn fn, void *user);
+
+/* An entry name without the leading "./" that tars made by
+ * shutil.make_archive put before every member. */
+const char *msi_entry_strip_dot(const char *name);
+/* Base name (after the last '/') of an entry name. */
+const char *msi_entry_base(const char *name);
+/* The first (`tail` false) or last (`tail` true) min(size, cap) bytes of
+ * container entry `index`, read into `dst`; deflated members larger than
+ * 16 MiB are not inflated for a sniff (MS_ELIMIT). Unsafe entries are never
+ * opened (MS_EFORMAT). */
+int msi_container_read_window(msi_container *c, size_t index, bool tail, uint8_t *dst, size_t cap, size_t *got);
+
 #endif

@@ -1,0 +1,36 @@
+/*
+ * A bounded pickle opcode scanner for detection: it checks that bytes are a
+ * plausible pickle stream (known opcodes, arguments inside the window, no
+ * stack underflow, MARKs balanced) and reports the GLOBAL / STACK_GLOBAL
+ * names it meets. It builds nothing and never imports or calls anything:
+ * names are only byte ranges handed to a callback.
+ */
+#ifndef MSI_FORMATS_PICKLE_SCAN_H
+#define MSI_FORMATS_PICKLE_SCAN_H
+
+#include "../format.h"
+
+typedef struct msi_pickle_info {
+	int protocol;      /* PROTO's argument, or 0 when the stream has none */
+	size_t ops;        /* opcodes read */
+	size_t end;        /* offset just after STOP, when stopped */
+	bool stopped;      /* STOP reached with an object to return */
+	bool error;        /* an opcode that no pickle can have there */
+	bool incomplete;   /* the bytes ran out (or a cap was hit) before STOP */
+	bool aborted;      /* the callback asked to stop */
+} msi_pickle_info;
+
+/* Called for each GLOBAL, INST or STACK_GLOBAL whose module and name are
+ * strings of the stream (not memo lookups the scanner cannot resolve).
+ * Returning false stops the scan. */
+typedef bool (*msi_pickle_global_fn)(const uint8_t *module, size_t mlen, const uint8_t *name, size_t nlen,
+                                     void *user);
+
+/* Scans the first pickle in p[0..n). `fn` may be NULL. */
+void msi_pickle_scan(const uint8_t *p, size_t n, msi_pickle_global_fn fn, void *user, msi_pickle_info *out);
+
+/* The pickle format's sniff score for a view (pickle.c): shared with the
+ * scikit-learn format, which is a pickle naming particular classes. */
+int msi_pickle_score(const msi_view *v, msi_pickle_info *info);
+
+#endif
