@@ -207,11 +207,27 @@ static int open_source(ms_artifact *a, msi_source *src, const char *forced)
 	return detect_format(a, forced);
 }
 
+/* What every ms_artifact_open_* does first: a handle named after the
+ * caller's display path (or `fallback_name`), with the options applied. */
+static int begin_open(const ms_open_options *opts, const char *fallback_name, ms_artifact **a,
+                      const char **forced)
+{
+	const char *name = opts && opts->version >= 1 && opts->display_path ? opts->display_path : fallback_name;
+	*forced = NULL;
+	*a = new_artifact(name);
+	if (!*a)
+		return msi_error(MS_ENOMEM, "out of memory");
+	return apply_options(*a, opts, forced);
+}
+
+/* ... and last: hand the handle over, or free it and pass the error on. */
 static int finish_open(ms_artifact *a, int rc, ms_artifact **out)
 {
-	if (rc != MS_OK || a->findings->failed) {
-		if (rc == MS_OK)
-			rc = msi_error(MS_ENOMEM, "out of memory");
+	if (!a)
+		return rc;
+	if (rc == MS_OK && a->findings->failed)
+		rc = msi_error(MS_ENOMEM, "out of memory");
+	if (rc != MS_OK) {
 		ms_artifact_free(a);
 		return rc;
 	}
@@ -220,36 +236,37 @@ static int finish_open(ms_artifact *a, int rc, ms_artifact **out)
 	return MS_OK;
 }
 
+static int open_path(ms_artifact *a, const char *path, const char *forced)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return msi_error_errno(MS_EIO, errno, "cannot open '%s'", path);
+	if (S_ISDIR(st.st_mode)) {
+		int rc = msi_dir_open(path, &a->limits, &a->container);
+		if (rc != MS_OK)
+			return rc;
+		push_container(a, "directory");
+		a->size = a->container->total_size;
+		return detect_format(a, forced);
+	}
+	if (!S_ISREG(st.st_mode))
+		return msi_error(MS_EIO, "'%s' is neither a regular file nor a directory", path);
+	msi_source *src;
+	int rc = msi_source_open_file(path, &src);
+	return rc == MS_OK ? open_source(a, src, forced) : rc;
+}
+
 MS_EXTERN int ms_artifact_open_path(ms_artifact **out, const char *path, const ms_open_options *opts)
 {
 	if (!out || !path)
 		return msi_error(MS_EINVAL, "out and path must not be NULL");
 	*out = NULL;
-	ms_artifact *a = new_artifact(opts && opts->version >= 1 && opts->display_path ? opts->display_path : path);
-	if (!a)
-		return msi_error(MS_ENOMEM, "out of memory");
+	ms_artifact *a;
 	const char *forced;
-	int rc = apply_options(a, opts, &forced);
-	if (rc != MS_OK)
-		return finish_open(a, rc, out);
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return finish_open(a, msi_error_errno(MS_EIO, errno, "cannot open '%s'", path), out);
-	if (S_ISDIR(st.st_mode)) {
-		rc = msi_dir_open(path, &a->limits, &a->container);
-		if (rc != MS_OK)
-			return finish_open(a, rc, out);
-		push_container(a, "directory");
-		a->size = a->container->total_size;
-		return finish_open(a, detect_format(a, forced), out);
-	}
-	if (!S_ISREG(st.st_mode))
-		return finish_open(a, msi_error(MS_EIO, "'%s' is neither a regular file nor a directory", path), out);
-	msi_source *src;
-	rc = msi_source_open_file(path, &src);
-	if (rc != MS_OK)
-		return finish_open(a, rc, out);
-	return finish_open(a, open_source(a, src, forced), out);
+	int rc = begin_open(opts, path, &a, &forced);
+	if (rc == MS_OK)
+		rc = open_path(a, path, forced);
+	return finish_open(a, rc, out);
 }
 
 MS_EXTERN int ms_artifact_open_buffer(ms_artifact **out, const void *data, size_t len, const ms_open_options *opts)
@@ -257,18 +274,15 @@ MS_EXTERN int ms_artifact_open_buffer(ms_artifact **out, const void *data, size_
 	if (!out || (!data && len))
 		return msi_error(MS_EINVAL, "out must not be NULL, nor data when len > 0");
 	*out = NULL;
-	ms_artifact *a = new_artifact(opts && opts->version >= 1 && opts->display_path ? opts->display_path : "<memory>");
-	if (!a)
-		return msi_error(MS_ENOMEM, "out of memory");
+	ms_artifact *a;
 	const char *forced;
-	int rc = apply_options(a, opts, &forced);
-	if (rc != MS_OK)
-		return finish_open(a, rc, out);
 	msi_source *src;
-	rc = msi_source_from_memory(data, len, false, &src);
-	if (rc != MS_OK)
-		return finish_open(a, rc, out);
-	return finish_open(a, open_source(a, src, forced), out);
+	int rc = begin_open(opts, "<memory>", &a, &forced);
+	if (rc == MS_OK)
+		rc = msi_source_from_memory(data, len, false, &src);
+	if (rc == MS_OK)
+		rc = open_source(a, src, forced);
+	return finish_open(a, rc, out);
 }
 
 MS_EXTERN int ms_artifact_open_fd(ms_artifact **out, int fd, const ms_open_options *opts)
@@ -276,18 +290,15 @@ MS_EXTERN int ms_artifact_open_fd(ms_artifact **out, int fd, const ms_open_optio
 	if (!out || fd < 0)
 		return msi_error(MS_EINVAL, "out must not be NULL and fd must be open");
 	*out = NULL;
-	ms_artifact *a = new_artifact(opts && opts->version >= 1 && opts->display_path ? opts->display_path : "<fd>");
-	if (!a)
-		return msi_error(MS_ENOMEM, "out of memory");
+	ms_artifact *a;
 	const char *forced;
-	int rc = apply_options(a, opts, &forced);
-	if (rc != MS_OK)
-		return finish_open(a, rc, out);
 	msi_source *src;
-	rc = msi_source_from_fd(fd, false, &src);
-	if (rc != MS_OK)
-		return finish_open(a, rc, out);
-	return finish_open(a, open_source(a, src, forced), out);
+	int rc = begin_open(opts, "<fd>", &a, &forced);
+	if (rc == MS_OK)
+		rc = msi_source_from_fd(fd, false, &src);
+	if (rc == MS_OK)
+		rc = open_source(a, src, forced);
+	return finish_open(a, rc, out);
 }
 
 MS_EXTERN void ms_artifact_free(ms_artifact *a)

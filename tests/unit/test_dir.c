@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #endif
 #include "harness.h"
+#include "testutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -31,26 +32,6 @@
 /* inspect.c: the directory digest, reached through the artifact */
 int msi_artifact_sha256(ms_artifact *a, msi_progress *progress, char hex[65]);
 
-static msi_limits default_limits(void)
-{
-	msi_limits l = { 100000, 16 * GiB, 16u << 20, 64, 256u << 20 };
-	return l;
-}
-
-static msi_jval *load_json(const char *path)
-{
-	size_t len;
-	unsigned char *text = msi_read_file(path, &len);
-	if (!text)
-		return NULL;
-	msi_json_limits jl = { 64, 4000000 };
-	msi_jval *v = NULL;
-	if (msi_json_parse((const char *)text, len, &jl, &v) != MS_OK)
-		v = NULL;
-	free(text);
-	return v;
-}
-
 static msi_jval *manifest;
 
 static const msi_jval *fixture_dirs(void)
@@ -58,64 +39,6 @@ static const msi_jval *fixture_dirs(void)
 	if (!manifest)
 		manifest = load_json(msi_fixture("tar/manifest.json"));
 	return manifest ? msi_jval_get(manifest, "dirs") : NULL;
-}
-
-static const char *jstr(const msi_jval *o, const char *key)
-{
-	const msi_jval *v = msi_jval_get(o, key);
-	return v && v->kind == MSI_JSTRING ? v->text : NULL;
-}
-
-static uint64_t jnum(const msi_jval *o, const char *key, uint64_t dflt)
-{
-	const msi_jval *v = msi_jval_get(o, key);
-	return v && v->kind == MSI_JNUMBER ? strtoull(v->text, NULL, 10) : dflt;
-}
-
-static bool jbool(const msi_jval *o, const char *key)
-{
-	const msi_jval *v = msi_jval_get(o, key);
-	return v && v->kind == MSI_JBOOL && v->boolean;
-}
-
-static const char *type_name(msi_entry_type t)
-{
-	switch (t) {
-	case MSI_ENTRY_FILE: return "file";
-	case MSI_ENTRY_DIR: return "dir";
-	case MSI_ENTRY_SYMLINK: return "symlink";
-	case MSI_ENTRY_HARDLINK: return "hardlink";
-	default: return "other";
-	}
-}
-
-static bool has_code(const ms_report *r, const char *code)
-{
-	for (size_t i = 0; i < r->count; i++)
-		if (strcmp(r->items[i].code, code) == 0)
-			return true;
-	return false;
-}
-
-static bool codes_match(const ms_report *r, const msi_jval *want, const char *what)
-{
-	bool ok = true;
-	for (size_t i = 0; want && i < want->count; i++)
-		if (!has_code(r, want->items[i]->text)) {
-			fprintf(stderr, "  %s: expected finding %s is missing\n", what, want->items[i]->text);
-			ok = false;
-		}
-	for (size_t i = 0; i < r->count; i++) {
-		bool listed = false;
-		for (size_t k = 0; want && k < want->count; k++)
-			listed |= strcmp(want->items[k]->text, r->items[i].code) == 0;
-		if (!listed) {
-			fprintf(stderr, "  %s: unexpected finding %s at '%s': %s\n", what, r->items[i].code,
-			        r->items[i].where, r->items[i].message);
-			ok = false;
-		}
-	}
-	return ok;
 }
 
 static void use_openat2(bool on)

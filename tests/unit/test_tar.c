@@ -5,6 +5,7 @@
  * the SHA-256 of every member's bytes, which open_entry must reproduce.
  */
 #include "harness.h"
+#include "testutil.h"
 
 #include "containers/container.h"
 #include "core/json.h"
@@ -12,13 +13,6 @@
 #include "io/path.h"
 
 #define GiB (1024ull * 1024 * 1024)
-
-static msi_limits default_limits(void)
-{
-	/* the defaults of lib/artifact/open.c */
-	msi_limits l = { 100000, 16 * GiB, 16u << 20, 64, 256u << 20 };
-	return l;
-}
 
 static msi_jval *manifest;
 
@@ -35,86 +29,6 @@ static const msi_jval *load_manifest(void)
 		manifest = NULL;
 	free(text);
 	return manifest;
-}
-
-static const char *jstr(const msi_jval *o, const char *key)
-{
-	const msi_jval *v = msi_jval_get(o, key);
-	return v && v->kind == MSI_JSTRING ? v->text : NULL;
-}
-
-static uint64_t jnum(const msi_jval *o, const char *key, uint64_t dflt)
-{
-	const msi_jval *v = msi_jval_get(o, key);
-	return v && v->kind == MSI_JNUMBER ? strtoull(v->text, NULL, 10) : dflt;
-}
-
-static bool jbool(const msi_jval *o, const char *key)
-{
-	const msi_jval *v = msi_jval_get(o, key);
-	return v && v->kind == MSI_JBOOL && v->boolean;
-}
-
-static const char *type_name(msi_entry_type t)
-{
-	switch (t) {
-	case MSI_ENTRY_FILE: return "file";
-	case MSI_ENTRY_DIR: return "dir";
-	case MSI_ENTRY_SYMLINK: return "symlink";
-	case MSI_ENTRY_HARDLINK: return "hardlink";
-	default: return "other";
-	}
-}
-
-static bool has_code(const ms_report *r, const char *code)
-{
-	for (size_t i = 0; i < r->count; i++)
-		if (strcmp(r->items[i].code, code) == 0)
-			return true;
-	return false;
-}
-
-/* The distinct codes of `r` must be exactly the list `want`. */
-static bool codes_match(const ms_report *r, const msi_jval *want, const char *what)
-{
-	bool ok = true;
-	for (size_t i = 0; want && i < want->count; i++)
-		if (!has_code(r, want->items[i]->text)) {
-			fprintf(stderr, "  %s: expected finding %s is missing\n", what, want->items[i]->text);
-			ok = false;
-		}
-	for (size_t i = 0; i < r->count; i++) {
-		bool listed = false;
-		for (size_t k = 0; want && k < want->count; k++)
-			listed |= strcmp(want->items[k]->text, r->items[i].code) == 0;
-		if (!listed) {
-			fprintf(stderr, "  %s: unexpected finding %s at '%s': %s\n", what, r->items[i].code,
-			        r->items[i].where, r->items[i].message);
-			ok = false;
-		}
-	}
-	return ok;
-}
-
-static int hash_chunk(const uint8_t *d, size_t n, void *user)
-{
-	msi_sha256_update(user, d, n);
-	return 0;
-}
-
-static bool sha256_hex(msi_source *s, char hex[65])
-{
-	msi_sha256 *h = msi_sha256_new();
-	if (!h)
-		return false;
-	if (msi_source_stream(s, 0, s->size, hash_chunk, h, NULL) != MS_OK) {
-		msi_sha256_abort(h);
-		return false;
-	}
-	uint8_t d[32];
-	msi_sha256_final(h, d);
-	msi_hex(d, 32, hex);
-	return true;
 }
 
 static msi_source *open_fixture(const char *file, bool memory, unsigned char **keep)
@@ -181,7 +95,7 @@ static void check_fixture(const msi_jval *fx, bool memory)
 			const char *want = jstr(m, "sha256");
 			if (want) {
 				char hex[65];
-				if (rc != MS_OK || !sha256_hex(s, hex) || strcmp(hex, want) != 0) {
+				if (rc != MS_OK || !source_sha256(s, hex) || strcmp(hex, want) != 0) {
 					fprintf(stderr, "  %s: content of '%s' differs (rc %d)\n", file, e->name, rc);
 					ok = false;
 				}
@@ -296,11 +210,11 @@ static void test_hardlink_and_dir(void)
 	char a[65] = "", b[65] = "";
 	msi_source *s = NULL;
 	if (h >= 0 && c->ops->open_entry(c, (size_t)h, UINT64_MAX, &s) == MS_OK)
-		sha256_hex(s, a);
+		source_sha256(s, a);
 	msi_source_release(s);
 	s = NULL;
 	if (o >= 0 && c->ops->open_entry(c, (size_t)o, UINT64_MAX, &s) == MS_OK)
-		sha256_hex(s, b);
+		source_sha256(s, b);
 	msi_source_release(s);
 	s = NULL;
 	ssize_t l = msi_container_find(c, "gnu_link");
