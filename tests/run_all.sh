@@ -4,7 +4,8 @@
 #      the C++ example and an out-of-tree build against the installed library;
 #   2. the same tests built with AddressSanitizer + UBSan;
 #   3. the thread test under ThreadSanitizer;
-#   4. each libFuzzer target for a short run (clang).
+#   4. each libFuzzer target for a short run (clang);
+#   5. the ABI of a -g -Og build against the last release's dump.
 # Ends with one line "N passed, N failed" summing every test case.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -103,7 +104,7 @@ if CC=clang CXX=clang++ setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefi
     [ -d ../shared/corpus ] && dirs+=(../shared/corpus/generated/bad)
     work=$(mktemp -d)
     if ASAN_OPTIONS=detect_leaks=1 "$target" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \
-         -timeout=10 -artifact_prefix="$work/" "$work" "${dirs[@]}" >"$work.log" 2>&1; then
+         -timeout=10 -print_final_stats=1 -artifact_prefix="$work/" "$work" "${dirs[@]}" >"$work.log" 2>&1; then
       echo "$name: ok ($(grep -Eo 'stat::number_of_executed_units: [0-9]+' "$work.log" | awk '{print $2}') runs)"
       echo "fuzz-$name 1 0" >>"$results"
     else
@@ -114,6 +115,13 @@ if CC=clang CXX=clang++ setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefi
   done
 else
   echo "fuzz build FAILED"; echo "fuzz-build 0 1" >>"$results"; status=1
+fi
+
+step "ABI against the last release"
+if bash tests/abi/check_abi.sh; then
+  echo "abi 1 0" >>"$results"
+else
+  echo "abi 0 1" >>"$results"; status=1
 fi
 
 step "summary"
