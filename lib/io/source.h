@@ -67,9 +67,9 @@ typedef struct msi_progress {
  * stop. `p` may be NULL. */
 int msi_progress_add(msi_progress *p, uint64_t n);
 
-/* Calls `fn` over [off, off+len) in chunks of at most 1 MiB: memory-backed
- * sources hand out pointers into the memory, files go through one reused
- * buffer. Stops at the first non-zero return of `fn` and returns it. */
+/* Calls `fn` over [off, off+len) in chunks: memory-backed sources hand out
+ * pointers into the memory (1 MiB at a time), files go through one reused
+ * 64 KiB buffer. Stops at the first non-zero return of `fn` and returns it. */
 typedef int (*msi_chunk_fn)(const uint8_t *data, size_t len, void *user);
 int msi_source_stream(const msi_source *s, uint64_t off, uint64_t len, msi_chunk_fn fn, void *user,
                       msi_progress *progress);
