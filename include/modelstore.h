@@ -22,5 +22,7 @@
 #include "modelstore/report.h"
 #include "modelstore/artifact.h"
 #include "modelstore/formats.h"
+#include "modelstore/model.h"
+#include "modelstore/stream.h"
 
 #endif

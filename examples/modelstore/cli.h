@@ -32,5 +32,7 @@ int cmd_validate(int argc, char **argv);
 int cmd_formats(int argc, char **argv);
 int cmd_codes(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+int cmd_pack(int argc, char **argv);
+int cmd_unpack(int argc, char **argv);
 
 #endif

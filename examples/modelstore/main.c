@@ -20,6 +20,12 @@ void cli_usage(FILE *to)
 	      "  inspect [--json] [--hash] [--format F] PATH...   describe model artifacts\n"
 	      "  validate [--json] [--quick] [--strict] [--format F] PATH...\n"
 	      "                                                   check model artifacts\n"
+	      "  pack --format F [--name N] [--notebook NB] [--variable V] [--user U]\n"
+	      "       [--created-at T] [--description D] [--tag T]... [--type module.Class]\n"
+	      "       [--framework-version X] [--force] [--fsync] [--json] SOURCE OUT\n"
+	      "                                                   write a serialzy stream\n"
+	      "  unpack [--force] [--no-verify] [--fsync] [--json] STREAM DEST\n"
+	      "                                                   write a stream's model into DEST\n"
 	      "  formats [--json]                                 list the data formats\n"
 	      "  codes [--json]                                   list every finding code\n"
 	      "  version                                          print the library version\n"
@@ -94,6 +100,10 @@ int main(int argc, char **argv)
 		rc = cmd_inspect(argc - 1, argv + 1);
 	else if (strcmp(cmd, "validate") == 0)
 		rc = cmd_validate(argc - 1, argv + 1);
+	else if (strcmp(cmd, "pack") == 0)
+		rc = cmd_pack(argc - 1, argv + 1);
+	else if (strcmp(cmd, "unpack") == 0)
+		rc = cmd_unpack(argc - 1, argv + 1);
 	else if (strcmp(cmd, "formats") == 0)
 		rc = cmd_formats(argc - 1, argv + 1);
 	else if (strcmp(cmd, "codes") == 0)

@@ -1,6 +1,7 @@
 /* ms_artifact_validate: container checks, then the format's own. */
 #include <string.h>
 
+#include "../package/package.h"
 #include "artifact.h"
 
 MS_EXTERN int ms_validate_options_init(ms_validate_options *opts, unsigned int version)
@@ -39,6 +40,22 @@ static int as_finding(ms_report *r, int rc)
 	return MS_OK;
 }
 
+/* The frame's own findings, its data_format against the payload's, and the
+ * model resource it carries (package/check.c). */
+static int check_serialzy(ms_artifact *a, msi_validate_ctx *ctx)
+{
+	ms_report *r = ctx->report;
+	copy_findings(r, a->serialzy->findings);
+	const char *df = a->serialzy->data_format;
+	if (df && !msi_format_by_name(df))
+		msi_report_add(r, "serialzy.format.unknown", "serialzy header: data_format",
+		               "data_format '%.100s' is not a format this library knows", df);
+	else if (df && a->format && !a->format_forced && strcmp(df, a->format->name) != 0)
+		msi_report_add(r, "serialzy.format.mismatch", "serialzy header: data_format",
+		               "the header says '%.100s' but the payload is %s", df, a->format->name);
+	return as_finding(r, msi_model_check_stream(a, ctx));
+}
+
 MS_EXTERN int ms_artifact_validate(ms_artifact *a, const ms_validate_options *opts, ms_report **report_out)
 {
 	if (!a || !report_out)
@@ -61,18 +78,8 @@ MS_EXTERN int ms_artifact_validate(ms_artifact *a, const ms_validate_options *op
 	ctx.progress = &progress;
 
 	copy_findings(r, a->findings);
-	if (a->serialzy) {
-		copy_findings(r, a->serialzy->findings);
-		const char *df = a->serialzy->data_format;
-		if (df && !msi_format_by_name(df))
-			msi_report_add(r, "serialzy.format.unknown", "serialzy header: data_format",
-			               "data_format '%.100s' is not a format this library knows", df);
-		else if (df && a->format && !a->format_forced && strcmp(df, a->format->name) != 0)
-			msi_report_add(r, "serialzy.format.mismatch", "serialzy header: data_format",
-			               "the header says '%.100s' but the payload is %s", df, a->format->name);
-	}
-	int rc = MS_OK;
-	if (a->container) {
+	int rc = a->serialzy ? check_serialzy(a, &ctx) : MS_OK;
+	if (rc == MS_OK && a->container) {
 		copy_findings(r, a->container->findings);
 		if (!ctx.quick && a->container->ops && a->container->ops->verify)
 			rc = as_finding(r, a->container->ops->verify(a->container, r, &progress));

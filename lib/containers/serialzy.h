@@ -19,6 +19,8 @@ typedef struct msi_serialzy {
 	msi_jval *header;        /* parsed header, NULL when it did not parse */
 	msi_jval *user_meta;     /* meta["user-meta"] parsed, or NULL */
 	const char *data_format; /* header's data_format (inside `header`), or NULL */
+	msi_jval *schema;        /* schema_content parsed, when it is JSON, or NULL */
+	uint64_t stream_size;    /* the whole stream, header included */
 	ms_report *findings;
 } msi_serialzy;
 
@@ -27,7 +29,8 @@ bool msi_serialzy_looks_like(const uint8_t *head, size_t head_len);
  * header; MS_EFORMAT when there is no magic; other errors for I/O/memory. */
 int msi_serialzy_open(msi_source *src, const msi_limits *limits, msi_serialzy **out);
 /* Writes the "serialzy" value of inspect: the header object with
- * meta["user-meta"] replaced by its parsed object when it parses. */
+ * schema_content and meta["user-meta"] replaced by their parsed values when
+ * they parse, then header_length, payload_offset and payload_size. */
 void msi_serialzy_write_json(const msi_serialzy *s, msi_json *j);
 void msi_serialzy_free(msi_serialzy *s);
 

@@ -687,6 +687,8 @@ typedef struct link_table {
 static int table_readlink(void *user, const char *path, msi_buf *target)
 {
 	const link_table *t = user;
+	if (t->n == 0) /* bsearch must not see a NULL array */
+		return 0;
 	named key = { path, 0 };
 	const named *hit = bsearch(&key, t->links, t->n, sizeof key, cmp_name_only);
 	if (!hit)

@@ -50,6 +50,11 @@ void msi_json_raw(msi_json *j, const char *text, size_t len);
 /* Escapes `s` as a JSON string body (no quotes) into `out`. */
 void msi_json_escape(msi_buf *out, const char *s, size_t len, bool ascii);
 
+/* true when the bytes are valid UTF-8 (no overlong forms, no surrogates). */
+bool msi_utf8_valid(const char *s, size_t len);
+/* Number of code points in valid UTF-8 (counts lead bytes). */
+size_t msi_utf8_count(const char *s, size_t len);
+
 /* ---- reader ---- */
 typedef enum msi_jkind {
 	MSI_JNULL,

@@ -90,7 +90,9 @@ void msi_json_escape(msi_buf *out, const char *str, size_t len, bool ascii)
 	size_t i = 0;
 	while (i < len) {
 		size_t run = i;
-		while (run < len && s[run] >= 0x20 && s[run] < 0x80 && s[run] != '"' && s[run] != '\\')
+		/* json.dumps(ensure_ascii=True) escapes everything outside ' '..'~' */
+		unsigned char top = ascii ? 0x7F : 0x80;
+		while (run < len && s[run] >= 0x20 && s[run] < top && s[run] != '"' && s[run] != '\\')
 			run++;
 		msi_buf_append(out, s + i, run - i);
 		i = run;
@@ -125,6 +127,33 @@ void msi_json_escape(msi_buf *out, const char *str, size_t len, bool ascii)
 		}
 		i += n;
 	}
+}
+
+bool msi_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < len) {
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		uint32_t cp;
+		size_t n = utf8_decode(s + i, len - i, &cp);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+size_t msi_utf8_count(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += (s[i] & 0xC0) != 0x80;
+	return n;
 }
 
 void msi_json_keyn(msi_json *j, const char *key, size_t len)

@@ -52,7 +52,8 @@ static void hook_sees_every_allocation(void)
 	CHECK_EQ_INT(ms_config_allocator(&future), MS_EVERSION);
 	CHECK_EQ_INT(ms_config_allocator(&a), MS_OK);
 
-	static const char stream[] = "serialzy\x14\0\0\0\0\0\0\0{\"data_format\": \"x\"}binf";
+	/* a framed payload that no format claims: every layer still allocates */
+	static const char stream[] = "serialzy\x14\0\0\0\0\0\0\0{\"data_format\": \"x\"}\x01\x02\x03\x04";
 	ms_artifact *art;
 	CHECK_EQ_INT(ms_artifact_open_buffer(&art, stream, sizeof stream - 1, NULL), MS_OK);
 	CHECK(total_allocs > 0);

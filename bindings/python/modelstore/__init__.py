@@ -27,7 +27,7 @@ from ._ffi import ErrorCode, ModelStoreError
 
 __all__ = [
     "Artifact", "ErrorCode", "Finding", "ModelStoreError", "Report",
-    "finding_codes", "formats", "inspect", "validate", "version",
+    "finding_codes", "formats", "inspect", "pack", "unpack", "validate", "version",
 ]
 
 __version__ = "0.1.0"
@@ -377,3 +377,80 @@ def validate(source, *, quick=False, format=None, progress=None, **options):
     Keywords as for :func:`inspect`; ``quick=True`` skips payload checksums."""
     with Artifact(source, format=format, **options) as artifact:
         return artifact.validate(quick=quick, progress=progress)
+
+
+# ---- Packing (include/modelstore/stream.h, model.h) -------------------------------
+
+_MODEL_TEXT = ("name", "notebook", "variable", "user", "created_at", "sha256", "description")
+
+
+def _model_handle(fields):
+    """A new ms_model from a dict of model-resource fields (None: null)."""
+    handle = ctypes.POINTER(_ffi.ms_model)()
+    _ffi.ms_model_new(ctypes.byref(handle))
+    try:
+        for key, value in (fields or {}).items():
+            if value is None:
+                continue
+            if key in _MODEL_TEXT:
+                _ffi.ms_model_set(handle, key.encode(), value.encode("utf-8", "surrogatepass"))
+            elif key == "size":
+                _ffi.ms_model_set_size(handle, value)
+            elif key == "tags":
+                for tag in value:
+                    _ffi.ms_model_add_tag(handle, tag.encode("utf-8", "surrogatepass"))
+            else:
+                raise TypeError("%r is not a field of a model resource" % key)
+    except BaseException:
+        _ffi.ms_model_free(handle)
+        raise
+    return handle
+
+
+def _model_dict(handle):
+    text, length = ctypes.POINTER(ctypes.c_char)(), ctypes.c_size_t()
+    _ffi.ms_model_to_json(handle, ctypes.byref(text), ctypes.byref(length))
+    return json.loads(_ffi.take_text(text, length.value))
+
+
+def pack(source, out, *, format, type=None, framework_version=None, overwrite=False, progress=None,
+         **model):
+    """Packs a model file or SavedModel directory into a serialzy stream at
+    ``out``, byte for byte what serialzy writes. Keywords besides the
+    options are the model resource: name, notebook, variable, user,
+    created_at ("YYYY-MM-DDTHH:MM:SSZ"), description, tags. Returns the
+    model resource written (a dict, with size and sha256)."""
+    opts = _ffi.PackOptions(format=_fs(format), type=type.encode() if type else None,
+                            framework_version=framework_version.encode() if framework_version else None,
+                            flags=_ffi.PACK_OVERWRITE if overwrite else 0)
+    cb = Artifact._progress(opts, progress)
+    handle = _model_handle(model)
+    written = ctypes.POINTER(_ffi.ms_model)()
+    try:
+        _ffi.ms_pack_path(_fs(source), _fs(out), handle, ctypes.byref(opts), ctypes.byref(written))
+        return _model_dict(written)
+    except ModelStoreError as e:
+        if cb:
+            cb.reraise(e)
+        raise
+    finally:
+        _ffi.ms_model_free(handle)
+        _ffi.ms_model_free(written)
+
+
+def unpack(stream, dest, *, overwrite=False, verify=True, progress=None):
+    """Writes the payload of a serialzy stream (a path or bytes) into the
+    directory ``dest`` under serialzy's unpack_model name; returns the path
+    written."""
+    flags = (_ffi.UNPACK_OVERWRITE if overwrite else 0) | (0 if verify else _ffi.UNPACK_NO_VERIFY)
+    opts = _ffi.UnpackOptions(flags=flags)
+    cb = Artifact._progress(opts, progress)
+    name = ctypes.POINTER(ctypes.c_char)()
+    with Artifact(stream) as artifact, artifact._lock:
+        try:
+            _ffi.ms_artifact_unpack(artifact._h(), _fs(dest), ctypes.byref(opts), ctypes.byref(name))
+        except ModelStoreError as e:
+            if cb:
+                cb.reraise(e)
+            raise
+    return os.path.join(os.fsdecode(dest), _ffi.take_text(name, len(ctypes.string_at(name))))

@@ -147,6 +147,29 @@ class ValidateOptions(_Versioned):
     ]
 
 
+class PackOptions(_Versioned):
+    VERSION = 1  # MS_PACK_OPTIONS_VERSION
+    _fields_ = [
+        ("version", c_uint),
+        ("flags", c_uint),
+        ("format", c_char_p),
+        ("type", c_char_p),
+        ("framework_version", c_char_p),
+        ("progress", ms_progress_fn),
+        ("progress_user", c_void_p),
+    ]
+
+
+class UnpackOptions(_Versioned):
+    VERSION = 1  # MS_UNPACK_OPTIONS_VERSION
+    _fields_ = [
+        ("version", c_uint),
+        ("flags", c_uint),
+        ("progress", ms_progress_fn),
+        ("progress_user", c_void_p),
+    ]
+
+
 class Allocator(_Versioned):
     VERSION = 1  # MS_ALLOCATOR_VERSION
     _fields_ = [
@@ -157,6 +180,21 @@ class Allocator(_Versioned):
         ("user", c_void_p),
     ]
 
+
+class ms_model(Structure):
+    """Opaque handle (``struct ms_model``)."""
+
+
+class ms_stream(Structure):
+    """Opaque handle (``struct ms_stream``)."""
+
+
+PACK_NO_USER_META = 0x1  # MS_PACK_NO_USER_META
+PACK_FSYNC = 0x2         # MS_PACK_FSYNC
+PACK_OVERWRITE = 0x4     # MS_PACK_OVERWRITE
+UNPACK_OVERWRITE = 0x1   # MS_UNPACK_OVERWRITE
+UNPACK_NO_VERIFY = 0x2   # MS_UNPACK_NO_VERIFY
+UNPACK_FSYNC = 0x4       # MS_UNPACK_FSYNC
 
 INSPECT_HASH = 0x1    # MS_INSPECT_HASH
 VALIDATE_QUICK = 0x1  # MS_VALIDATE_QUICK
@@ -277,6 +315,48 @@ ms_artifact_validate = _declare("ms_artifact_validate", c_int, _P_ARTIFACT, _P_V
 # formats.h
 ms_format_count = _declare("ms_format_count", c_size_t)
 ms_format_get = _declare("ms_format_get", c_int, c_size_t, _P_STR, _P_STR, _P_INT, check=True)
+
+# model.h
+_P_MODEL = POINTER(ms_model)
+_PP_MODEL = POINTER(_P_MODEL)
+ms_model_new = _declare("ms_model_new", c_int, _PP_MODEL, check=True)
+ms_model_dup = _declare("ms_model_dup", c_int, _PP_MODEL, _P_MODEL, check=True)
+ms_model_free = _declare("ms_model_free", None, _P_MODEL)
+ms_model_set = _declare("ms_model_set", c_int, _P_MODEL, c_char_p, c_char_p, check=True)
+ms_model_get = _declare("ms_model_get", c_int, _P_MODEL, c_char_p, POINTER(c_void_p), _P_SIZE, check=True)
+ms_model_set_created_at = _declare("ms_model_set_created_at", c_int, _P_MODEL, ctypes.c_int64, check=True)
+ms_model_set_size = _declare("ms_model_set_size", c_int, _P_MODEL, c_uint64, check=True)
+ms_model_get_size = _declare("ms_model_get_size", c_int, _P_MODEL, POINTER(c_uint64))
+ms_model_unset = _declare("ms_model_unset", c_int, _P_MODEL, c_char_p, check=True)
+ms_model_add_tag = _declare("ms_model_add_tag", c_int, _P_MODEL, c_char_p, check=True)
+ms_model_tag_count = _declare("ms_model_tag_count", c_size_t, _P_MODEL)
+ms_model_tag_get = _declare("ms_model_tag_get", c_int, _P_MODEL, c_size_t, POINTER(c_void_p), _P_SIZE,
+                            check=True)
+ms_model_to_json = _declare("ms_model_to_json", c_int, _P_MODEL, _P_TEXT, _P_SIZE, check=True)
+ms_model_from_json = _declare("ms_model_from_json", c_int, _PP_MODEL, c_char_p, c_size_t, check=True)
+ms_model_from_artifact = _declare("ms_model_from_artifact", c_int, _PP_MODEL, _P_ARTIFACT, check=True)
+ms_model_validate = _declare("ms_model_validate", c_int, _P_MODEL, _PP_REPORT, check=True)
+
+# stream.h
+_P_PACK = POINTER(PackOptions)
+_P_UNPACK = POINTER(UnpackOptions)
+_P_STREAM = POINTER(ms_stream)
+_PP_STREAM = POINTER(_P_STREAM)
+ms_pack_options_init = _declare("ms_pack_options_init", c_int, _P_PACK, c_uint, check=True)
+ms_pack_format_count = _declare("ms_pack_format_count", c_size_t)
+ms_pack_format_get = _declare("ms_pack_format_get", c_int, c_size_t, _P_STR, _P_STR, _P_STR, _P_INT, check=True)
+ms_pack_path = _declare("ms_pack_path", c_int, c_char_p, c_char_p, _P_MODEL, _P_PACK, _PP_MODEL, check=True)
+ms_pack_fd = _declare("ms_pack_fd", c_int, c_char_p, c_int, _P_MODEL, _P_PACK, _PP_MODEL, check=True)
+ms_stream_header = _declare("ms_stream_header", c_int, _P_MODEL, _P_PACK, _P_TEXT, _P_SIZE, check=True)
+ms_stream_create = _declare("ms_stream_create", c_int, _PP_STREAM, c_char_p, _P_MODEL, c_uint64, _P_PACK,
+                            check=True)
+ms_stream_create_fd = _declare("ms_stream_create_fd", c_int, _PP_STREAM, c_int, _P_MODEL, c_uint64, _P_PACK,
+                               check=True)
+ms_stream_write = _declare("ms_stream_write", c_int, _P_STREAM, c_void_p, c_size_t, check=True)
+ms_stream_finish = _declare("ms_stream_finish", c_int, _P_STREAM, _PP_MODEL, check=True)
+ms_stream_free = _declare("ms_stream_free", None, _P_STREAM)
+ms_unpack_options_init = _declare("ms_unpack_options_init", c_int, _P_UNPACK, c_uint, check=True)
+ms_artifact_unpack = _declare("ms_artifact_unpack", c_int, _P_ARTIFACT, c_char_p, _P_UNPACK, _P_TEXT, check=True)
 
 
 def take_text(ptr, length):

@@ -1,6 +1,7 @@
 /*
- * LightGBM text model: sniff and a cheap inspect of the header (the tree
- * reader and validate come with the format's own issue).
+ * LightGBM text model: the format's table entry. Sniff reads the head
+ * window; inspect and validate run the streaming reader (lgbm_read.c) and
+ * the tree checks (lgbm_tree.c).
  *
  * The first line is the literal `tree` (LF or CRLF), then `key=value`
  * header lines up to the first `Tree=` block (FORMATS.md §3.1). Models
@@ -10,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../format.h"
+#include "lgbm.h"
 
 #define HEADER_LINES 64 /* header lines looked at; real headers have ~12 */
 
@@ -138,15 +139,26 @@ static int sniff(const msi_view *v)
 static int inspect(const msi_view *v, msi_inspect_out *out)
 {
 	lgbm_header h;
-	msi_json *j = out->model;
-	/* version first, so the keys come in a stable order */
 	read_header(v, &h, NULL);
-	if (!h.first_line)
+	if (!h.first_line || !v->src)
 		return MS_OK;
-	msi_json_key(j, "version");
-	msi_json_string(j, h.version ? h.version_text : NULL);
-	read_header(v, &h, j);
-	return MS_OK;
+	lgbm_ctx c;
+	lgbm_ctx_init(&c, v, NULL);
+	int rc = lgbm_read(&c, NULL);
+	lgbm_write_facts(&c, out->model);
+	lgbm_ctx_free(&c);
+	return rc;
+}
+
+static int validate(const msi_view *v, msi_validate_ctx *ctx)
+{
+	if (!v->src)
+		return MS_OK;
+	lgbm_ctx c;
+	lgbm_ctx_init(&c, v, ctx->report);
+	int rc = lgbm_read(&c, ctx->progress);
+	lgbm_ctx_free(&c);
+	return rc == MS_EFORMAT ? MS_OK : rc;
 }
 
 const msi_format msi_format_lgbm = {
@@ -155,5 +167,5 @@ const msi_format msi_format_lgbm = {
 	.is_model = true,
 	.sniff = sniff,
 	.inspect = inspect,
-	.validate = NULL,
+	.validate = validate,
 };

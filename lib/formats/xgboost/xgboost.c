@@ -1,6 +1,7 @@
 /*
- * XGBoost model: JSON, UBJSON or legacy binary: sniff and a cheap inspect
- * (the document readers and validate come with the format's own issue).
+ * XGBoost model: JSON, UBJSON or legacy binary. This file is the format's
+ * table entry: sniff, then inspect and validate through the readers
+ * (xgb_doc.c for JSON/UBJSON, xgb_binary.c) and the checks (xgb_model.c).
  *
  * Telling them apart (FORMATS.md §4.1, §4.3, §4.4):
  *   JSON     `{` ... with a top-level key "learner" holding an object
@@ -13,16 +14,9 @@
  */
 #include <string.h>
 
-#include "../format.h"
+#include "xgb.h"
 
-typedef enum xgb_encoding {
-	XGB_NONE,
-	XGB_JSON,
-	XGB_UBJSON,
-	XGB_BINARY,
-} xgb_encoding;
-
-#define LEGACY_PARAM 136u /* LearnerModelParamLegacy */
+#define LEGACY_PARAM XGB_LEGACY_PARAM
 
 /* Scans JSON text for a key at nesting depth 1 whose value is an object.
  * Strings are skipped with their escapes; the scan stops at the window's
@@ -183,143 +177,43 @@ static int sniff(const msi_view *v)
 	return score;
 }
 
-/* "version": [major, minor, patch] near the end of a JSON document. */
-static void json_version(const uint8_t *p, size_t n, msi_json *j)
+/* One pass over the payload: facts (and findings when `report` is set). */
+static int read_model(xgb_ctx *c, msi_progress *progress)
 {
-	const uint8_t *hit = NULL, *at;
-	size_t from = 0;
-	while (from < n && (at = msi_find(p + from, n - from, "\"version\"", 9)) != NULL) {
-		hit = at;
-		from = (size_t)(at - p) + 1;
-	}
-	if (!hit)
-		return;
-	size_t i = (size_t)(hit - p) + 9;
-	while (i < n && (p[i] == ' ' || p[i] == ':'))
-		i++;
-	if (i >= n || p[i] != '[')
-		return;
-	i++;
-	int64_t parts[3];
-	for (int k = 0; k < 3; k++) {
-		while (i < n && p[i] == ' ')
-			i++;
-		int64_t x = 0;
-		size_t digits = 0;
-		while (i < n && p[i] >= '0' && p[i] <= '9' && digits < 9) {
-			x = x * 10 + (p[i++] - '0');
-			digits++;
-		}
-		if (!digits)
-			return;
-		parts[k] = x;
-		while (i < n && p[i] == ' ')
-			i++;
-		if (i >= n || p[i] != (k < 2 ? ',' : ']'))
-			return;
-		i++;
-	}
-	msi_json_key(j, "version");
-	msi_json_array_begin(j);
-	for (int k = 0; k < 3; k++)
-		msi_json_int(j, parts[k]);
-	msi_json_array_end(j);
-}
-
-/* A UBJSON integer after its marker; false for other markers. */
-static bool ubjson_int(msi_cursor *c, uint8_t marker, int64_t *v)
-{
-	const uint8_t *b;
-	switch (marker) {
-	case 'i': *v = (int8_t)msi_cursor_u8(c); break;
-	case 'U': *v = msi_cursor_u8(c); break;
-	case 'I':
-		b = msi_cursor_bytes(c, 2);
-		*v = b ? (int16_t)(b[0] << 8 | b[1]) : 0;
-		break;
-	case 'l':
-		b = msi_cursor_bytes(c, 4);
-		*v = b ? (int32_t)msi_be32(b) : 0;
-		break;
-	case 'L': *v = (int64_t)msi_cursor_be64(c); break;
-	default: return false;
-	}
-	return !c->failed;
-}
-
-/* The "version" key near the end of a UBJSON document (the keys are sorted,
- * so it comes last): `[#` count, then three integers, or the typed form
- * `[$<marker>#` count. */
-static void ubjson_version(const uint8_t *p, size_t n, msi_json *j)
-{
-	static const uint8_t key[] = { 'L', 0, 0, 0, 0, 0, 0, 0, 7, 'v', 'e', 'r', 's', 'i', 'o', 'n', '[' };
-	const uint8_t *hit = NULL, *at;
-	size_t from = 0;
-	while (from < n && (at = msi_find(p + from, n - from, key, sizeof key)) != NULL) {
-		hit = at;
-		from = (size_t)(at - p) + 1;
-	}
-	if (!hit)
-		return;
-	size_t start = (size_t)(hit - p) + sizeof key;
-	msi_cursor c = msi_cursor_make(p + start, n - start);
-	uint8_t typed = 0, m = msi_cursor_u8(&c);
-	if (m == '$') {
-		typed = msi_cursor_u8(&c);
-		m = msi_cursor_u8(&c);
-	}
-	int64_t count;
-	if (m != '#' || !ubjson_int(&c, msi_cursor_u8(&c), &count) || count != 3)
-		return;
-	int64_t parts[3];
-	for (int k = 0; k < 3; k++)
-		if (!ubjson_int(&c, typed ? typed : msi_cursor_u8(&c), &parts[k]))
-			return;
-	msi_json_key(j, "version");
-	msi_json_array_begin(j);
-	for (int k = 0; k < 3; k++)
-		msi_json_int(j, parts[k]);
-	msi_json_array_end(j);
+	if (c->encoding == XGB_BINARY)
+		return xgb_read_binary(c, progress);
+	return xgb_read_doc(c, progress);
 }
 
 static int inspect(const msi_view *v, msi_inspect_out *out)
 {
 	int score;
 	xgb_encoding e = encoding_of(v, &score);
-	msi_json *j = out->model;
-	static const char *const names[] = { NULL, "json", "ubjson", "binary" };
 	if (e == XGB_NONE)
 		return MS_OK;
-	msi_json_key(j, "encoding");
-	msi_json_string(j, names[e]);
-	if (e == XGB_JSON) {
-		json_version(v->tail, v->tail_len, j);
-	} else if (e == XGB_UBJSON) {
-		ubjson_version(v->tail, v->tail_len, j);
-	} else if (e == XGB_BINARY) {
-		size_t off = msi_has_prefix(v->head, v->head_len, "binf", 4) ? 4 : 0;
-		const uint8_t *obj, *booster;
-		size_t olen, blen;
-		if (v->head_len >= off + LEGACY_PARAM) {
-			const uint8_t *param = v->head + off;
-			msi_json_key(j, "num_feature");
-			msi_json_uint(j, msi_le32(param + 4));
-			msi_json_key(j, "num_class");
-			msi_json_int(j, (int32_t)msi_le32(param + 8));
-			msi_json_key(j, "version");
-			msi_json_array_begin(j);
-			msi_json_uint(j, msi_le32(param + 20));
-			msi_json_uint(j, msi_le32(param + 24));
-			msi_json_array_end(j);
-		}
-		if (binary_names(v->head, v->head_len, off + LEGACY_PARAM, &obj, &olen, &booster, &blen)) {
-			msi_json_key(j, "objective");
-			msi_json_stringn(j, (const char *)obj, olen);
-			msi_json_key(j, "booster");
-			msi_json_stringn(j, (const char *)booster, blen);
-		}
+	xgb_ctx c;
+	xgb_ctx_init(&c, v, NULL, e);
+	int rc = read_model(&c, NULL);
+	xgb_write_facts(&c, out->model);
+	xgb_ctx_free(&c);
+	return rc;
+}
+
+static int validate(const msi_view *v, msi_validate_ctx *ctx)
+{
+	int score;
+	xgb_encoding e = encoding_of(v, &score);
+	if (e == XGB_NONE) {
+		msi_report_add(ctx->report, "xgb.syntax", "", "the bytes are not an XGBoost JSON, UBJSON or binary model");
+		return MS_OK;
 	}
-	return MS_OK;
+	xgb_ctx c;
+	xgb_ctx_init(&c, v, ctx->report, e);
+	int rc = read_model(&c, ctx->progress);
+	if (rc == MS_OK)
+		xgb_check_model(&c);
+	xgb_ctx_free(&c);
+	return rc == MS_EFORMAT ? MS_OK : rc;
 }
 
 const msi_format msi_format_xgb = {
@@ -328,5 +222,5 @@ const msi_format msi_format_xgb = {
 	.is_model = true,
 	.sniff = sniff,
 	.inspect = inspect,
-	.validate = NULL,
+	.validate = validate,
 };
