@@ -73,6 +73,31 @@ static int64_t param_int(xgb_ctx *c, msi_pull *p, msi_pull_tok t, const char *wh
 	return (int64_t)d;
 }
 
+/* param_int for the value after key `key` (copied before the value was
+ * read); `where` = prefix + key is only formatted when there is something
+ * to report. */
+static int64_t param_int_key(xgb_ctx *c, msi_pull *p, msi_pull_tok t, const char *pre1, const char *pre2,
+                             const char *key)
+{
+	double d;
+	if (t == MSI_PULL_INT && p->ival >= 0 && p->ival <= 2147483647)
+		return p->ival;
+	if (t == MSI_PULL_STRING && msi_parse_double(p->str, p->len, &d) && d >= 0 && d <= 2147483647.0 &&
+	    d == (double)(int64_t)d)
+		return (int64_t)d;
+	char where[160];
+	snprintf(where, sizeof where, "%s%s%s", pre1, pre2, key);
+	return param_int(c, p, t, where);
+}
+
+/* The current key, at most 40 bytes, as a C string. */
+static void key_copy(const msi_pull *p, char dst[41])
+{
+	size_t n = MSI_MIN(p->len, 40u);
+	memcpy(dst, p->str, n);
+	dst[n] = '\0';
+}
+
 static void copy_string(const msi_pull *p, char *dst, size_t cap)
 {
 	size_t n = MSI_MIN(p->len, cap - 1);
@@ -313,13 +338,13 @@ static int walk_tree(xgb_ctx *c, msi_pull *p, msi_pull_tok t, size_t index)
 			} else {
 				while ((t = msi_pull_next(p)) == MSI_PULL_KEY) {
 					int k = key_is(p, "num_nodes") ? 1 : key_is(p, "num_deleted") ? 2 : 0;
-					char w[96];
-					snprintf(w, sizeof w, "%s: tree_param.%.*s", where, (int)MSI_MIN(p->len, 40u), p->str);
+					char key[41];
+					key_copy(p, key);
 					t = msi_pull_next(p);
 					if (k == 1)
-						tr->num_nodes = param_int(c, p, t, w);
+						tr->num_nodes = param_int_key(c, p, t, where, ": tree_param.", key);
 					else if (k == 2)
-						tr->num_deleted = param_int(c, p, t, w);
+						tr->num_deleted = param_int_key(c, p, t, where, ": tree_param.", key);
 					else
 						msi_pull_skip(p, t);
 					if (p->rc != MS_OK)

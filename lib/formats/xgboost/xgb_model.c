@@ -231,49 +231,66 @@ void xgb_check_tree(xgb_ctx *c, size_t index)
 	uint8_t *color = (uint8_t *)(stack + 2 * n + 1);
 	memset(color, 0, n);
 	size_t deleted = 0;
+	/* the arrays in locals: tfind cannot change them, the compiler cannot
+	 * know that */
+	const int64_t *L = t->left.v, *R = t->right.v, *P = t->parent.v, *SI = t->split_index.v;
+	const int64_t *ST = t->split_type.len == n ? t->split_type.v : NULL;
+	const int64_t *DL = t->default_left.len == n ? t->default_left.v : NULL;
+	const uint8_t *CF = t->cond_flags.len == n ? t->cond_flags.v : NULL;
+	/* simple: no deleted node and every split names two distinct later
+	 * nodes that name it as their parent. Then every node has at most one
+	 * parent, edges only go forward, so from the root there is no cycle and
+	 * no node is reached twice, and one forward pass finds what the walk
+	 * below would reach. */
+	bool simple = true;
 	for (size_t i = 0; i < n; i++) {
-		int64_t l = t->left.v[i], r = t->right.v[i];
-		int64_t si = t->split_index.v[i];
+		int64_t l = L[i], r = R[i];
+		int64_t si = SI[i];
 		if (si == XGB_DELETED_SPLIT || si == (int64_t)0xFFFFFFFF) {
 			deleted++;
+			simple = false;
 			continue;
 		}
-		if (t->split_type.len == n && t->split_type.v[i] != 0 && t->split_type.v[i] != 1)
+		if (ST && ST[i] != 0 && ST[i] != 1)
 			tfind(&tf, "xgb.tree.split_type", (int64_t)i, "split_type %lld is neither 0 (numerical) nor 1 (categorical)",
-			      (long long)t->split_type.v[i]);
-		if (t->default_left.len == n && t->default_left.v[i] != 0 && t->default_left.v[i] != 1)
-			tfind(&tf, "xgb.tree.default_left", (int64_t)i, "default_left %lld is not 0 or 1",
-			      (long long)t->default_left.v[i]);
-		bool cat = t->split_type.len == n && t->split_type.v[i] == 1;
+			      (long long)ST[i]);
+		if (DL && DL[i] != 0 && DL[i] != 1)
+			tfind(&tf, "xgb.tree.default_left", (int64_t)i, "default_left %lld is not 0 or 1", (long long)DL[i]);
+		bool cat = ST && ST[i] == 1;
 		if (l == -1) {
 			if (r != -1)
 				tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i,
 				      "a leaf (left child -1) has right child %lld", (long long)r);
-			if (t->cond_flags.len == n && t->cond_flags.v[i])
+			if (CF && CF[i])
 				tfind(&tf, "xgb.tree.nonfinite", (int64_t)i, "the leaf value is not a finite number");
 			continue;
 		}
 		bool l_ok = l >= 1 && (uint64_t)l < n, r_ok = r >= 1 && (uint64_t)r < n;
-		if (l == 0 || r == 0) {
-			/* the root is every node's ancestor: XGBoost loops forever */
-			tfind(&tf, "xgb.tree.cycle", (int64_t)i, "%s child is the root: the tree has a cycle",
-			      l == 0 ? "the left" : "the right");
-			continue;
+		if (l_ok && r_ok && l != r && P[l] == (int64_t)i && P[r] == (int64_t)i && l > (int64_t)i && r > (int64_t)i) {
+			/* the common case: nothing to report about the children */
+		} else {
+			simple = false;
+			if (l == 0 || r == 0) {
+				/* the root is every node's ancestor: XGBoost loops forever */
+				tfind(&tf, "xgb.tree.cycle", (int64_t)i, "%s child is the root: the tree has a cycle",
+				      l == 0 ? "the left" : "the right");
+				continue;
+			}
+			if (!l_ok)
+				tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "left child %lld is outside [1, %zu)",
+				      (long long)l, n);
+			if (!r_ok)
+				tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "right child %lld is outside [1, %zu)",
+				      (long long)r, n);
+			if (l_ok && r_ok && l == r)
+				tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "both children are node %lld", (long long)l);
+			if (l_ok && P[l] != (int64_t)i)
+				tfind(&tf, "xgb.tree.parent_mismatch", l, "parent is %lld, but node %zu names it as its left child",
+				      (long long)P[l], i);
+			if (r_ok && P[r] != (int64_t)i)
+				tfind(&tf, "xgb.tree.parent_mismatch", r, "parent is %lld, but node %zu names it as its right child",
+				      (long long)P[r], i);
 		}
-		if (!l_ok)
-			tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "left child %lld is outside [1, %zu)",
-			      (long long)l, n);
-		if (!r_ok)
-			tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "right child %lld is outside [1, %zu)",
-			      (long long)r, n);
-		if (l_ok && r_ok && l == r)
-			tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "both children are node %lld", (long long)l);
-		if (l_ok && t->parent.v[l] != (int64_t)i)
-			tfind(&tf, "xgb.tree.parent_mismatch", l, "parent is %lld, but node %zu names it as its left child",
-			      (long long)t->parent.v[l], i);
-		if (r_ok && t->parent.v[r] != (int64_t)i)
-			tfind(&tf, "xgb.tree.parent_mismatch", r, "parent is %lld, but node %zu names it as its right child",
-			      (long long)t->parent.v[r], i);
 		if (si < 0)
 			tfind(&tf, "xgb.tree.split_index", (int64_t)i, "split index %lld is negative", (long long)si);
 		else if (si > maxs) {
@@ -282,11 +299,11 @@ void xgb_check_tree(xgb_ctx *c, size_t index)
 		}
 		if (cat)
 			categorical = true;
-		else if (t->cond_flags.len == n && t->cond_flags.v[i])
+		else if (CF && CF[i])
 			tfind(&tf, "xgb.tree.nonfinite", (int64_t)i, "the split condition is not a finite number");
 	}
-	if (t->parent.v[0] != XGB_ROOT_PARENT)
-		tfind(&tf, "xgb.tree.parent_mismatch", 0, "the root's parent is %lld, not %d", (long long)t->parent.v[0],
+	if (P[0] != XGB_ROOT_PARENT)
+		tfind(&tf, "xgb.tree.parent_mismatch", 0, "the root's parent is %lld, not %d", (long long)P[0],
 		      XGB_ROOT_PARENT);
 	if (t->num_deleted >= 0 && (uint64_t)t->num_deleted != deleted)
 		tfind(&tf, "xgb.tree.num_deleted", -1, "num_deleted is %lld but %zu nodes are deleted",
@@ -296,32 +313,40 @@ void xgb_check_tree(xgb_ctx *c, size_t index)
 	if (t->loss_nonfinite)
 		tfind(&tf, "xgb.tree.loss_nonfinite", -1, "%zu loss changes are not finite numbers", t->loss_nonfinite);
 
-	/* depth-first walk from the root: colour 1 on the path, 2 done */
-	size_t sp = 0;
-	stack[sp++] = 0;
-	while (sp) {
-		int64_t x = stack[--sp];
-		if (x < 0) {
-			color[~x] = 2;
-			continue;
-		}
-		color[x] = 1;
-		stack[sp++] = ~x;
-		int64_t kids[2] = { t->left.v[x], t->right.v[x] };
-		if (kids[0] == -1)
-			continue;
-		for (int k = 0; k < 2; k++) {
-			int64_t y = kids[k];
-			if (y < 1 || (uint64_t)y >= n || (k == 1 && y == kids[0]))
+	if (simple) {
+		/* reachability in one forward pass (colour 2: reached) */
+		color[0] = 2;
+		for (size_t i = 0; i < n; i++)
+			if (color[i] && L[i] != -1)
+				color[L[i]] = color[R[i]] = 2;
+	} else {
+		/* depth-first walk from the root: colour 1 on the path, 2 done */
+		size_t sp = 0;
+		stack[sp++] = 0;
+		while (sp) {
+			int64_t x = stack[--sp];
+			if (x < 0) {
+				color[~x] = 2;
 				continue;
-			if (color[y] == 1) {
-				tfind(&tf, "xgb.tree.cycle", (int64_t)x, "child %lld is an ancestor: the tree has a cycle",
-				      (long long)y);
-			} else if (color[y] == 2 || color[y] == 3) {
-				tfind(&tf, "xgb.tree.node_reused", y, "the node is reached twice from the root");
-			} else if (sp + 2 <= 2 * n + 1) {
-				color[y] = 3; /* queued */
-				stack[sp++] = y;
+			}
+			color[x] = 1;
+			stack[sp++] = ~x;
+			int64_t kids[2] = { L[x], R[x] };
+			if (kids[0] == -1)
+				continue;
+			for (int k = 0; k < 2; k++) {
+				int64_t y = kids[k];
+				if (y < 1 || (uint64_t)y >= n || (k == 1 && y == kids[0]))
+					continue;
+				if (color[y] == 1) {
+					tfind(&tf, "xgb.tree.cycle", (int64_t)x, "child %lld is an ancestor: the tree has a cycle",
+					      (long long)y);
+				} else if (color[y] == 2 || color[y] == 3) {
+					tfind(&tf, "xgb.tree.node_reused", y, "the node is reached twice from the root");
+				} else if (sp + 2 <= 2 * n + 1) {
+					color[y] = 3; /* queued */
+					stack[sp++] = y;
+				}
 			}
 		}
 	}
