@@ -37,7 +37,7 @@ void msi_report_set_format(ms_report *r, const char *format)
 static const msi_code_info unknown_code = { "internal.unknown_code", MS_SEVERITY_ERROR,
 	                                    "the library emitted a code missing from its table (a bug)" };
 
-void msi_report_add(ms_report *r, const char *code, const char *where, const char *fmt, ...)
+void msi_report_addv(ms_report *r, const char *code, const char *where, const char *fmt, va_list ap)
 {
 	const msi_code_info *info = msi_code_lookup(code);
 	if (!info) {
@@ -59,10 +59,7 @@ void msi_report_add(ms_report *r, const char *code, const char *where, const cha
 		r->cap = ncap;
 	}
 	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	msi_finding *f = &r->items[r->count];
 	f->severity = info->severity;
 	f->code = info->code;
@@ -75,6 +72,14 @@ void msi_report_add(ms_report *r, const char *code, const char *where, const cha
 		return;
 	}
 	r->count++;
+}
+
+void msi_report_add(ms_report *r, const char *code, const char *where, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	msi_report_addv(r, code, where, fmt, ap);
+	va_end(ap);
 }
 
 size_t msi_report_count_at_least(const ms_report *r, ms_severity s)

@@ -26,6 +26,9 @@ ms_report *msi_report_new(const char *path, const char *format);
  * the table, so a code always has one severity. `where` may be NULL. */
 void msi_report_add(ms_report *r, const char *code, const char *where, const char *fmt, ...)
 	MSI_PRINTF(4, 5);
+/* The same with a va_list, for the formats' own finding helpers (which
+ * count or cap findings before adding them). */
+void msi_report_addv(ms_report *r, const char *code, const char *where, const char *fmt, va_list ap);
 void msi_report_set_format(ms_report *r, const char *format);
 /* Number of findings of at least this severity. */
 size_t msi_report_count_at_least(const ms_report *r, ms_severity s);

@@ -35,12 +35,10 @@ void cbm_add(cbm_sink *s, const char *code, const char *where, const char *fmt, 
 		s->errors++;
 	if (!s->report)
 		return;
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	msi_report_addv(s->report, code, where, fmt, ap);
 	va_end(ap);
-	msi_report_add(s->report, code, where, "%s", msg);
 }
 
 /* ---- the model as read ------------------------------------------------ */

@@ -96,12 +96,10 @@ void lgbm_find(lgbm_ctx *c, const char *code, const char *where, const char *fmt
 {
 	if (!c->report || c->findings++ >= LGBM_MAX_FINDINGS)
 		return;
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	msi_report_addv(c->report, code, where, fmt, ap);
 	va_end(ap);
-	msi_report_add(c->report, code, where, "%s", msg);
 }
 
 void lgbm_ctx_init(lgbm_ctx *c, const msi_view *v, ms_report *report)

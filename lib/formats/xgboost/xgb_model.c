@@ -63,12 +63,10 @@ void xgb_find(xgb_ctx *c, const char *code, const char *where, const char *fmt, 
 		return;
 	if (c->findings++ >= XGB_MAX_FINDINGS)
 		return;
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	msi_report_addv(c->report, code, where, fmt, ap);
 	va_end(ap);
-	msi_report_add(c->report, code, where, "%s", msg);
 }
 
 static bool push_i64(msi_i64vec *v, int64_t x)
