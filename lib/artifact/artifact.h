@@ -28,6 +28,7 @@ struct ms_artifact {
 	size_t tail_len;
 	msi_view view;
 	ms_report *findings;      /* found while opening (empty file, ...) */
+	int dir_fd;               /* the directory the file sits in (or the directory itself), or -1 */
 };
 
 #endif

@@ -6,6 +6,8 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -63,6 +65,7 @@ static ms_artifact *new_artifact(const char *path)
 	ms_artifact *a = msi_calloc(1, sizeof *a);
 	if (!a)
 		return NULL;
+	a->dir_fd = -1;
 	a->path = msi_strdup(path);
 	a->findings = msi_report_new(path, NULL);
 	if (path) {
@@ -113,6 +116,7 @@ static int detect_format(ms_artifact *a, const char *forced)
 	v->container = a->container;
 	v->hint = a->serialzy ? a->serialzy->data_format : NULL;
 	v->limits = &a->limits;
+	v->dir_fd = a->dir_fd;
 
 	if (forced) {
 		a->format = msi_format_by_name(forced);
@@ -242,6 +246,7 @@ static int open_path(ms_artifact *a, const char *path, const char *forced)
 	if (stat(path, &st) != 0)
 		return msi_error_errno(MS_EIO, errno, "cannot open '%s'", path);
 	if (S_ISDIR(st.st_mode)) {
+		a->dir_fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		int rc = msi_dir_open(path, &a->limits, &a->container);
 		if (rc != MS_OK)
 			return rc;
@@ -253,7 +258,22 @@ static int open_path(ms_artifact *a, const char *path, const char *forced)
 		return msi_error(MS_EIO, "'%s' is neither a regular file nor a directory", path);
 	msi_source *src;
 	int rc = msi_source_open_file(path, &src);
-	return rc == MS_OK ? open_source(a, src, forced) : rc;
+	if (rc != MS_OK)
+		return rc;
+	/* The parent directory, held from now on, so that files the model names
+	 * beside it are looked up where the model was, not where a renamed
+	 * path points later. */
+	char *dir = msi_strdup(path);
+	if (dir) {
+		char *slash = strrchr(dir, '/');
+		if (slash == dir)
+			slash[1] = '\0';
+		else if (slash)
+			*slash = '\0';
+		a->dir_fd = open(slash ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		msi_free(dir);
+	}
+	return open_source(a, src, forced);
 }
 
 MS_EXTERN int ms_artifact_open_path(ms_artifact **out, const char *path, const ms_open_options *opts)
@@ -314,6 +334,8 @@ MS_EXTERN void ms_artifact_free(ms_artifact *a)
 	msi_free(a->tail);
 	msi_free(a->path);
 	msi_free(a->base_name);
+	if (a->dir_fd >= 0)
+		close(a->dir_fd);
 	msi_free(a);
 }
 

@@ -29,6 +29,9 @@ typedef struct msi_view {
 	msi_container *container; /* zip, tar or directory listing, or NULL */
 	const char *hint;        /* data_format named by a serialzy header, or NULL */
 	const msi_limits *limits;
+	int dir_fd;              /* O_PATH descriptor of the directory holding the file opened by path
+	                          * (or of the directory itself), for files a model names beside it
+	                          * (ONNX external data); -1 for buffers and descriptors */
 } msi_view;
 
 typedef struct msi_inspect_out {

@@ -16,9 +16,7 @@ from ms_testutil import MODELS, fixture_path, gen_models, manifest_entries, stri
 
 # Behaviour the format issues deliver. Strict: once a format's reader lands
 # these pass, the marker turns them red, and it must be removed.
-PENDING_FORMAT_WORK = {
-    "onnx": "ONNX structural validation and inputs/outputs come with the ONNX issue (#3)",
-}
+PENDING_FORMAT_WORK = {}
 
 
 
@@ -159,7 +157,6 @@ def test_serialzy_framing_reproduces_the_golden_bytes():
         assert (MODELS / "serialzy_primitive").read_bytes() == golden
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING_FORMAT_WORK["onnx"])
 @pytest.mark.parametrize("entry", ONNX)
 def test_onnx_inputs_and_outputs_named_as_onnx_reads_them(entry):
     info = modelstore.inspect(fixture_path(entry))

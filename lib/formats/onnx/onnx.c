@@ -1,6 +1,6 @@
 /*
- * ONNX ModelProto (protobuf): sniff and a cheap inspect of the top-level
- * fields (the full graph walk and validate come with the format's own issue).
+ * ONNX ModelProto (protobuf): detection here; reading in onnx_read.c, facts
+ * in onnx_facts.c, checks in onnx_check.c and onnx_external.c.
  *
  * ONNX has no magic number, so detection walks the top-level fields of the
  * whole file (FORMATS.md §8.1): every tag must be a ModelProto field with the
@@ -12,12 +12,13 @@
  */
 #include <string.h>
 
-#include "../format.h"
+#include <stdio.h>
+
+#include "onnx_ir.h"
 
 /* Caps that keep a sniff bounded whatever the file says. */
 #define ONNX_MAX_FIELDS 100000u /* top-level fields walked */
 #define ONNX_MAX_NAME 4096u     /* producer_name/producer_version/domain */
-#define ONNX_MAX_OPSET 4096u    /* one OperatorSetIdProto read for inspect */
 
 /* Where the walk reads from: a payload (with its head window, so small
  * models cost no I/O) or a container entry (no window). */
@@ -296,130 +297,100 @@ static int sniff(const msi_view *v)
 	return walk_score(&w);
 }
 
-/* ---- inspect: the top-level scalars and the opset imports ---- */
+/* ---- inspect and validate: the whole model, through onnx_read.c ---- */
 
-typedef struct onnx_facts {
-	msi_json *j;
-	bool opsets; /* second pass: opset_import entries only */
-} onnx_facts;
-
-static void write_string_field(const onnx_src *s, msi_json *j, const char *key, uint64_t off, uint64_t len)
+/* Reads the model the view holds: the payload itself, or the one .onnx
+ * file of a directory or tar listing. `base` says where its external data
+ * would be. MS_OK with *m NULL when there is nothing to read. */
+static int read_view(const msi_view *v, onnx_model **m, msi_source **src, onnx_ext_base *base,
+                     const char **model_file)
 {
-	uint8_t buf[ONNX_MAX_NAME];
-	if (len > sizeof buf)
-		return;
-	size_t got = src_read(s, off, buf, (size_t)len);
-	if (got != len)
-		return;
-	msi_json_key(j, key);
-	msi_json_stringn(j, (const char *)buf, got);
-}
-
-static void write_opset(const onnx_src *s, msi_json *j, uint64_t off, uint64_t len)
-{
-	uint8_t buf[ONNX_MAX_OPSET];
-	if (len > sizeof buf || src_read(s, off, buf, (size_t)len) != len)
-		return;
-	const uint8_t *domain = (const uint8_t *)"";
-	size_t domain_len = 0;
-	uint64_t version = 0;
-	bool have_version = false;
-	msi_cursor c = msi_cursor_make(buf, (size_t)len);
-	while (msi_cursor_left(&c) > 0) {
-		uint64_t tag = msi_cursor_varint(&c);
-		if (tag == 0x0A) {
-			uint64_t n = msi_cursor_varint(&c);
-			if (n > msi_cursor_left(&c))
-				return;
-			domain_len = (size_t)n;
-			domain = msi_cursor_bytes(&c, domain_len);
-		} else if (tag == 0x10) {
-			version = msi_cursor_varint(&c);
-			have_version = true;
-		} else {
-			return; /* not worth more than a cheap read */
+	*m = NULL;
+	*src = NULL;
+	*model_file = NULL;
+	base->dir_fd = v->dir_fd;
+	base->listing = NULL;
+	base->entry_dir = "";
+	msi_source *s;
+	if (!v->container) {
+		if (!v->src)
+			return MS_OK;
+		s = msi_source_ref(v->src);
+	} else {
+		ssize_t idx;
+		s = open_listing_model(v, &idx);
+		if (!s)
+			return MS_OK;
+		*model_file = msi_entry_strip_dot(v->container->entries[idx].name);
+		if (strcmp(v->container->kind, "directory") != 0) {
+			base->dir_fd = -1;
+			base->listing = v->container;
 		}
-		if (c.failed || !domain)
-			return;
 	}
-	msi_json_keyn(j, (const char *)domain, domain_len);
-	if (have_version)
-		msi_json_int(j, (int64_t)version);
-	else
-		msi_json_null(j);
-}
-
-static void on_field(const onnx_src *s, uint64_t field, uint64_t value, uint64_t off, void *user)
-{
-	onnx_facts *f = user;
-	if (f->opsets) {
-		if (field == 8)
-			write_opset(s, f->j, off, value);
-		return;
+	int rc = onnx_model_read(s, v->limits, m);
+	if (rc != MS_OK) {
+		msi_source_release(s);
+		return rc;
 	}
-	switch (field) {
-	case 1:
-		msi_json_key(f->j, "ir_version");
-		msi_json_uint(f->j, value);
-		break;
-	case 2:
-		write_string_field(s, f->j, "producer_name", off, value);
-		break;
-	case 3:
-		write_string_field(s, f->j, "producer_version", off, value);
-		break;
-	case 4:
-		write_string_field(s, f->j, "domain", off, value);
-		break;
-	case 5:
-		msi_json_key(f->j, "model_version");
-		msi_json_int(f->j, (int64_t)value);
-		break;
-	default:
-		break;
-	}
-}
-
-static int inspect_source(const onnx_src *os, msi_inspect_out *out)
-{
-	onnx_facts f = { out->model, false };
-	onnx_walk w;
-	walk_model(os, &w, on_field, &f);
-	if (w.has_opset) {
-		msi_json_key(out->model, "opset_import");
-		msi_json_object_begin(out->model);
-		f.opsets = true;
-		walk_model(os, &w, on_field, &f);
-		msi_json_object_end(out->model);
-	}
-	if (w.truncated) {
-		msi_json_key(out->model, "truncated");
-		msi_json_bool(out->model, true);
-		/* what was read is in the JSON; the caller learns it is partial */
-		return msi_error(MS_EFORMAT, "the ONNX model is cut short: the field at offset %llu runs past the end "
-		                 "of the %llu bytes", (unsigned long long)w.stop, (unsigned long long)os->size);
-	}
+	*src = s;
 	return MS_OK;
 }
 
 static int inspect(const msi_view *v, msi_inspect_out *out)
 {
-	if (!v->container) {
-		if (!v->src)
-			return MS_OK;
-		onnx_src os = { v->src, v->head, v->head_len, v->size };
-		return inspect_source(&os, out);
+	onnx_model *m;
+	msi_source *src;
+	onnx_ext_base base;
+	const char *model_file;
+	int rc = read_view(v, &m, &src, &base, &model_file);
+	if (rc != MS_OK || !m)
+		return rc;
+	if (model_file) {
+		msi_json_key(out->model, "model_file");
+		msi_json_string(out->model, model_file);
 	}
-	ssize_t idx;
-	msi_source *s = open_listing_model(v, &idx);
-	if (!s)
-		return MS_OK;
-	msi_json_key(out->model, "model_file");
-	msi_json_string(out->model, msi_entry_strip_dot(v->container->entries[idx].name));
-	onnx_src os = { s, NULL, 0, s->size };
-	int rc = inspect_source(&os, out);
-	msi_source_release(s);
+	if (m->error.code) {
+		rc = msi_error(MS_EFORMAT, "the ONNX model does not parse: %s", m->error.message);
+	} else {
+		rc = onnx_write_facts(m, out);
+	}
+	onnx_model_free(m);
+	msi_source_release(src);
 	return rc;
+}
+
+static int validate(const msi_view *v, msi_validate_ctx *ctx)
+{
+	onnx_model *m;
+	msi_source *src;
+	onnx_ext_base base;
+	const char *model_file;
+	int rc = read_view(v, &m, &src, &base, &model_file);
+	if (rc != MS_OK)
+		return rc;
+	if (!m) {
+		msi_report_add(ctx->report, "onnx.graph.missing", "", "the listing holds no single .onnx model file");
+		return MS_OK;
+	}
+	if (m->size >= 2147483648u)
+		msi_report_add(ctx->report, "onnx.size.over_2gib", "", "the model is %llu bytes; protobuf cannot parse "
+		               "a message of 2 GiB or more, so onnx.load fails (move tensors to external data)",
+		               (unsigned long long)m->size);
+	if (m->unknown_fields)
+		msi_report_add(ctx->report, "onnx.wire.unknown_field", "",
+		               "%llu field(s) this IR does not define, the first %s field %u at offset %llu "
+		               "(onnx ignores them)", (unsigned long long)m->unknown_fields, m->first_unknown_msg,
+		               m->first_unknown_field, (unsigned long long)m->first_unknown_off);
+	if (m->error.code) {
+		char where[48];
+		snprintf(where, sizeof where, "offset %llu", (unsigned long long)m->error.offset);
+		msi_report_add(ctx->report, m->error.code, where, "%s", m->error.message);
+	} else {
+		onnx_check_model(m, src, &base, ctx);
+	}
+	onnx_model_free(m);
+	msi_source_release(src);
+	return MS_OK;
 }
 
 const msi_format msi_format_onnx = {
@@ -428,5 +399,5 @@ const msi_format msi_format_onnx = {
 	.is_model = true,
 	.sniff = sniff,
 	.inspect = inspect,
-	.validate = NULL,
+	.validate = validate,
 };

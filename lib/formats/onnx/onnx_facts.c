@@ -1,0 +1,268 @@
+/*
+ * ONNX facts for inspect: the model header, the graph's shape of things and
+ * its typed inputs and outputs, written from a model read by onnx_read.c.
+ * Values absent from the file are written as protobuf reads them ("" and 0),
+ * the way onnx's Python objects show them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_ir.h"
+
+/* Writes a repeated key/value list as an object; protobuf readers that turn
+ * it into a map keep the last value of a repeated key, and so do we. */
+static void write_entries(msi_json *j, Onnx__StringStringEntryProto **e, size_t n)
+{
+	msi_json_object_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		bool later = false;
+		for (size_t k = i + 1; k < n && !later; k++)
+			later = strcmp(onnx_str(e[k]->key), onnx_str(e[i]->key)) == 0;
+		if (later)
+			continue;
+		msi_json_key(j, onnx_str(e[i]->key));
+		msi_json_string(j, onnx_str(e[i]->value));
+	}
+	msi_json_object_end(j);
+}
+
+static void write_opsets(msi_json *j, Onnx__OperatorSetIdProto **o, size_t n)
+{
+	msi_json_object_begin(j);
+	for (size_t i = 0; i < n; i++) {
+		bool later = false;
+		for (size_t k = i + 1; k < n && !later; k++)
+			later = strcmp(onnx_str(o[k]->domain), onnx_str(o[i]->domain)) == 0;
+		if (later)
+			continue;
+		msi_json_key(j, onnx_str(o[i]->domain));
+		msi_json_int(j, o[i]->version);
+	}
+	msi_json_object_end(j);
+}
+
+static int write_op_types(msi_json *j, const onnx_graph *g)
+{
+	onnx_strset seen = { 0 };
+	/* keys in first-seen order: a list of distinct names, then their counts */
+	const char **order = msi_calloc(g->n_nodes ? g->n_nodes : 1, sizeof *order);
+	char **owned = msi_calloc(g->n_nodes ? g->n_nodes : 1, sizeof *owned);
+	size_t norder = 0, nowned = 0;
+	int rc = MS_OK;
+	if (!order || !owned) {
+		rc = MS_ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < g->n_nodes; i++) {
+		const Onnx__NodeProto *n = g->nodes[i].pb;
+		const char *key = onnx_str(n->op_type);
+		if (!onnx_domain_is_default(n->domain)) {
+			size_t dl = strlen(n->domain), ol = strlen(key);
+			char *k = msi_malloc(dl + ol + 2);
+			if (!k) {
+				rc = MS_ENOMEM;
+				goto out;
+			}
+			memcpy(k, n->domain, dl);
+			k[dl] = ':';
+			memcpy(k + dl + 1, key, ol + 1);
+			owned[nowned++] = k;
+			key = k;
+		}
+		uint64_t *count;
+		bool existed;
+		if (!onnx_strset_put(&seen, key, &count, &existed)) {
+			rc = MS_ENOMEM;
+			goto out;
+		}
+		if (!existed)
+			order[norder++] = key;
+		(*count)++;
+	}
+	msi_json_object_begin(j);
+	for (size_t i = 0; i < norder; i++) {
+		msi_json_key(j, order[i]);
+		msi_json_uint(j, *onnx_strset_get(&seen, order[i]));
+	}
+	msi_json_object_end(j);
+out:
+	for (size_t i = 0; i < nowned; i++)
+		msi_free(owned[i]);
+	msi_free(owned);
+	msi_free(order);
+	onnx_strset_free(&seen);
+	return rc == MS_OK ? MS_OK : msi_error(rc, "out of memory writing ONNX facts");
+}
+
+static void write_value(msi_json *j, const Onnx__ValueInfoProto *v)
+{
+	msi_json_object_begin(j);
+	msi_json_key(j, "name");
+	msi_json_string(j, onnx_str(v->name));
+	const Onnx__TypeProto *t = v->type;
+	const Onnx__TensorShapeProto *shape = NULL;
+	msi_json_key(j, "dtype");
+	if (!t) {
+		msi_json_null(j);
+	} else {
+		switch (t->value_case) {
+		case ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE:
+			msi_json_string(j, t->tensor_type->has_elem_type ? onnx_dtype_name(t->tensor_type->elem_type)
+			                                                  : "undefined");
+			shape = t->tensor_type->shape;
+			break;
+		case ONNX__TYPE_PROTO__VALUE_SPARSE_TENSOR_TYPE:
+			msi_json_string(j, t->sparse_tensor_type->has_elem_type
+			                       ? onnx_dtype_name(t->sparse_tensor_type->elem_type) : "undefined");
+			shape = t->sparse_tensor_type->shape;
+			break;
+		case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE: msi_json_string(j, "sequence"); break;
+		case ONNX__TYPE_PROTO__VALUE_MAP_TYPE: msi_json_string(j, "map"); break;
+		case ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE: msi_json_string(j, "optional"); break;
+		case ONNX__TYPE_PROTO__VALUE_OPAQUE_TYPE: msi_json_string(j, "opaque"); break;
+		default: msi_json_null(j); break;
+		}
+	}
+	msi_json_key(j, "shape");
+	if (!shape) {
+		msi_json_null(j);
+	} else {
+		msi_json_array_begin(j);
+		for (size_t i = 0; i < shape->n_dim; i++) {
+			const Onnx__TensorShapeProto__Dimension *d = shape->dim[i];
+			if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
+				msi_json_int(j, d->dim_value);
+			else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM)
+				msi_json_string(j, onnx_str(d->dim_param));
+			else
+				msi_json_null(j);
+		}
+		msi_json_array_end(j);
+	}
+	msi_json_object_end(j);
+}
+
+static int write_io(msi_json *j, const onnx_graph *g)
+{
+	onnx_strset inits = { 0 };
+	for (size_t i = 0; i < g->n_initializers; i++) {
+		uint64_t *v;
+		bool existed;
+		if (!onnx_strset_put(&inits, onnx_str(g->initializers[i]->pb->name), &v, &existed)) {
+			onnx_strset_free(&inits);
+			return msi_error(MS_ENOMEM, "out of memory writing ONNX facts");
+		}
+	}
+	msi_json_key(j, "inputs");
+	msi_json_array_begin(j);
+	for (size_t i = 0; i < g->n_inputs; i++) {
+		if (!onnx_strset_get(&inits, onnx_str(g->inputs[i]->name)))
+			write_value(j, g->inputs[i]);
+	}
+	msi_json_array_end(j);
+	onnx_strset_free(&inits);
+	msi_json_key(j, "outputs");
+	msi_json_array_begin(j);
+	for (size_t i = 0; i < g->n_outputs; i++)
+		write_value(j, g->outputs[i]);
+	msi_json_array_end(j);
+	return MS_OK;
+}
+
+static void write_external(msi_json *j, const onnx_model *m)
+{
+	msi_json_key(j, "external_data");
+	msi_json_array_begin(j);
+	for (size_t i = 0; i < m->n_tensors; i++) {
+		const onnx_tensor *t = m->tensors[i];
+		if (!t->pb->has_data_location || t->pb->data_location != ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)
+			continue;
+		onnx_ext_info e;
+		onnx_ext_info_parse(t, &e);
+		msi_json_object_begin(j);
+		msi_json_key(j, "tensor");
+		msi_json_string(j, onnx_str(t->pb->name));
+		msi_json_key(j, "location");
+		msi_json_string(j, e.location);
+		msi_json_key(j, "offset");
+		if (e.bad_offset)
+			msi_json_null(j);
+		else
+			msi_json_uint(j, e.offset);
+		msi_json_key(j, "length");
+		if (e.has_length && !e.bad_length)
+			msi_json_uint(j, e.length);
+		else
+			msi_json_null(j);
+		msi_json_object_end(j);
+	}
+	msi_json_array_end(j);
+}
+
+int onnx_write_facts(const onnx_model *m, msi_inspect_out *out)
+{
+	msi_json *j = out->model;
+	const Onnx__ModelProto *pb = m->pb;
+	msi_json_key(j, "ir_version");
+	msi_json_int(j, pb->ir_version);
+	msi_json_key(j, "producer_name");
+	msi_json_string(j, onnx_str(pb->producer_name));
+	msi_json_key(j, "producer_version");
+	msi_json_string(j, onnx_str(pb->producer_version));
+	msi_json_key(j, "domain");
+	msi_json_string(j, onnx_str(pb->domain));
+	msi_json_key(j, "model_version");
+	msi_json_int(j, pb->model_version);
+	msi_json_key(j, "doc_string");
+	msi_json_string(j, onnx_str(pb->doc_string));
+	msi_json_key(j, "opset_import");
+	write_opsets(j, pb->opset_import, pb->n_opset_import);
+	msi_json_key(j, "metadata_props");
+	write_entries(j, pb->metadata_props, pb->n_metadata_props);
+
+	const onnx_graph *g = m->graph;
+	msi_json_key(j, "graph");
+	if (!g) {
+		msi_json_null(j);
+	} else {
+		msi_json_object_begin(j);
+		msi_json_key(j, "name");
+		msi_json_string(j, onnx_str(g->name));
+		msi_json_key(j, "node_count");
+		msi_json_uint(j, g->n_nodes);
+		msi_json_key(j, "node_count_total");
+		msi_json_uint(j, m->nodes_total);
+		msi_json_key(j, "op_types");
+		int rc = write_op_types(j, g);
+		if (rc != MS_OK)
+			return rc;
+		msi_json_key(j, "initializer_count");
+		msi_json_uint(j, g->n_initializers);
+		msi_json_key(j, "sparse_initializer_count");
+		msi_json_uint(j, g->n_sparse_initializers);
+		msi_json_object_end(j);
+	}
+	msi_json_key(j, "functions");
+	msi_json_array_begin(j);
+	for (size_t i = 0; i < m->n_functions; i++)
+		msi_json_string(j, onnx_str(m->functions[i].pb->name));
+	msi_json_array_end(j);
+	write_external(j, m);
+
+	if (g) {
+		int rc = write_io(out->root, g);
+		if (rc != MS_OK)
+			return rc;
+		/* element counts of the dense initializers; a tensor whose dims
+		 * do not give a count (negative, overflow) adds nothing */
+		uint64_t params = 0;
+		for (size_t i = 0; i < g->n_initializers; i++) {
+			uint64_t n;
+			if (onnx_tensor_elements(g->initializers[i], &n) && !msi_add_u64(params, n, &params))
+				params = UINT64_MAX;
+		}
+		msi_json_key(out->root, "parameters");
+		msi_json_uint(out->root, params);
+	}
+	return MS_OK;
+}

@@ -1,0 +1,1095 @@
+/*
+ * Reading an ONNX ModelProto without trusting it.
+ *
+ * protobuf-c 1.4.1 has no recursion limit, copies every `bytes` field (a
+ * 1 GiB raw_data included) and over-allocates empty repeated messages, so it
+ * never sees the model. Instead this file walks the wire format itself,
+ * through a bounded window over the source (or the memory behind it):
+ *
+ *  - every tag, wire type and length is checked against the message's
+ *    protobuf-c descriptor before anything is read, and nesting is capped at
+ *    ONNX_MAX_DEPTH;
+ *  - graphs, subgraphs and function bodies are walked here, recursively;
+ *  - tensor payloads (raw_data and the typed data fields) are skipped and
+ *    recorded as offsets and counts, never read (except the varint-packed
+ *    typed fields, whose element count needs their bytes);
+ *  - what is left of each node, attribute, value info and tensor header is a
+ *    small message: its bytes are copied into a scratch stack, with the heavy
+ *    fields replaced by empty placeholders, and decoded by protobuf-c with an
+ *    arena allocator whose total is capped by the artifact's max_metadata.
+ *
+ * Arrays are sized exactly by a first pass over a message's own field
+ * headers (content skipped), so nothing is reallocated while reading.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "onnx_ir.h"
+
+#define WINDOW_READ (64u * 1024u)          /* bytes read per window refill */
+#define LEAF_MAX (16u * 1024u * 1024u)     /* one small message, or one name */
+#define ATTR_S_INLINE (64u * 1024u)        /* larger attribute `s` bytes are elided */
+#define ARENA_CHUNK (256u * 1024u)
+
+/* ---- arena ---- */
+
+typedef struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size, used;
+	_Alignas(16) unsigned char data[];
+} arena_chunk;
+
+struct onnx_arena {
+	arena_chunk *head;
+	uint64_t total, cap;
+	bool over;
+};
+
+void *onnx_arena_alloc(onnx_arena *a, size_t size)
+{
+	if (size > SIZE_MAX - 15)
+		return NULL;
+	size = (size + 15) & ~(size_t)15;
+	arena_chunk *c = a->head;
+	if (!c || c->size - c->used < size) {
+		size_t want = size > ARENA_CHUNK / 4 ? size : ARENA_CHUNK;
+		if (a->total + want > a->cap) {
+			a->over = true;
+			return NULL;
+		}
+		arena_chunk *n = msi_malloc(sizeof *n + want);
+		if (!n)
+			return NULL;
+		n->size = want;
+		n->used = 0;
+		a->total += want;
+		if (size > ARENA_CHUNK / 4 && c) {
+			/* a big block goes behind the current chunk, which stays open */
+			n->next = c->next;
+			c->next = n;
+			n->used = size;
+			return n->data;
+		}
+		n->next = c;
+		a->head = n;
+		c = n;
+	}
+	void *p = c->data + c->used;
+	c->used += size;
+	return p;
+}
+
+static void *arena_zalloc(onnx_arena *a, size_t count, size_t size)
+{
+	uint64_t bytes;
+	if (!msi_mul_u64(count, size, &bytes) || bytes > SIZE_MAX)
+		return NULL;
+	void *p = onnx_arena_alloc(a, bytes ? (size_t)bytes : 1);
+	if (p)
+		memset(p, 0, (size_t)bytes);
+	return p;
+}
+
+static void *pb_alloc(void *data, size_t size) { return onnx_arena_alloc(data, size); }
+static void pb_free(void *data, void *p) { MSI_UNUSED(data); MSI_UNUSED(p); }
+
+/* ---- the reader ---- */
+
+typedef struct rd {
+	const msi_source *src;
+	const uint8_t *mem;          /* the payload itself when memory-backed */
+	uint64_t size;
+	uint8_t *win;                /* file window */
+	size_t win_cap, win_len;
+	uint64_t win_off;
+	onnx_model *m;
+	onnx_arena *arena;
+	ProtobufCAllocator pa;
+	msi_buf stk;                 /* scratch stack of filtered copies */
+	size_t tensors_cap;
+	int rc;                      /* MS_ENOMEM / MS_EIO / MS_ECHANGED */
+	bool stop;                   /* a problem was recorded: unwind */
+} rd;
+
+static bool fail(rd *r, const char *code, uint64_t off, const char *fmt, ...) MSI_PRINTF(4, 5);
+static bool fail(rd *r, const char *code, uint64_t off, const char *fmt, ...)
+{
+	if (!r->stop) {
+		r->stop = true;
+		r->m->error.code = code;
+		r->m->error.offset = off;
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(r->m->error.message, sizeof r->m->error.message, fmt, ap);
+		va_end(ap);
+	}
+	return false;
+}
+
+static bool fail_rc(rd *r, int rc)
+{
+	if (!r->rc)
+		r->rc = rc;
+	r->stop = true;
+	return false;
+}
+
+static bool fail_alloc(rd *r, uint64_t off)
+{
+	if (r->arena->over)
+		return fail(r, "onnx.limit", off, "the model's metadata needs more than the %llu bytes allowed "
+		            "(max_metadata)", (unsigned long long)r->arena->cap);
+	return fail_rc(r, MS_ENOMEM);
+}
+
+/* `n` bytes at `off`, which the caller has checked lie inside the payload. */
+static const uint8_t *get(rd *r, uint64_t off, size_t n)
+{
+	if (r->mem)
+		return r->mem + off;
+	if (off >= r->win_off && off - r->win_off <= r->win_len && n <= r->win_len - (off - r->win_off))
+		return r->win + (off - r->win_off);
+	size_t want = n > WINDOW_READ ? n : WINDOW_READ;
+	if (want > r->size - off)
+		want = (size_t)(r->size - off);
+	if (want > r->win_cap) {
+		uint8_t *w = msi_realloc(r->win, want);
+		if (!w) {
+			fail_rc(r, MS_ENOMEM);
+			return NULL;
+		}
+		r->win = w;
+		r->win_cap = want;
+	}
+	int rc = msi_source_read(r->src, off, r->win, want);
+	if (rc != MS_OK) {
+		r->win_len = 0;
+		fail_rc(r, rc);
+		return NULL;
+	}
+	r->win_off = off;
+	r->win_len = want;
+	return r->win;
+}
+
+/* Decodes a varint at *pos (< end). Ten bytes at most, and the tenth may only
+ * carry the top bit of a 64-bit value. */
+static bool varint(rd *r, uint64_t *pos, uint64_t end, uint64_t *v)
+{
+	uint64_t avail = end - *pos;
+	size_t n = avail < 10 ? (size_t)avail : 10;
+	const uint8_t *p = get(r, *pos, n);
+	if (!p)
+		return false;
+	uint64_t x = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (i == 9 && p[i] > 1)
+			return fail(r, "onnx.wire.malformed", *pos, "a varint at offset %llu overflows 64 bits",
+			            (unsigned long long)*pos);
+		x |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			*pos += i + 1;
+			*v = x;
+			return true;
+		}
+	}
+	if (n < 10)
+		return fail(r, "onnx.wire.truncated", *pos, "a varint at offset %llu is cut by the end of its message",
+		            (unsigned long long)*pos);
+	return fail(r, "onnx.wire.malformed", *pos, "a varint at offset %llu is longer than 10 bytes",
+	            (unsigned long long)*pos);
+}
+
+typedef struct field {
+	uint64_t start;      /* offset of the tag */
+	uint32_t num;
+	int wt;
+	uint64_t value;      /* a varint's value, or a length */
+	uint64_t off;        /* where the value (wt 1, 2, 5) starts */
+	uint64_t end;        /* offset after the field */
+} field;
+
+/* Reads the next field header at *pos and steps over its value. */
+static bool next_field(rd *r, uint64_t *pos, uint64_t end, const char *msg, field *f)
+{
+	f->start = *pos;
+	uint64_t tag;
+	if (!varint(r, pos, end, &tag))
+		return false;
+	f->num = (uint32_t)(tag >> 3);
+	f->wt = (int)(tag & 7);
+	if (tag >> 3 == 0 || tag >> 3 > 536870911u)
+		return fail(r, "onnx.wire.malformed", f->start, "%s: invalid field number %llu at offset %llu", msg,
+		            (unsigned long long)(tag >> 3), (unsigned long long)f->start);
+	uint64_t w = 0;
+	switch (f->wt) {
+	case 0:
+		if (!varint(r, pos, end, &f->value))
+			return false;
+		f->off = *pos;
+		f->end = *pos;
+		return true;
+	case 1: w = 8; break;
+	case 5: w = 4; break;
+	case 2:
+		if (!varint(r, pos, end, &f->value))
+			return false;
+		w = f->value;
+		break;
+	default:
+		return fail(r, "onnx.wire.malformed", f->start, "%s: wire type %d (field %u) at offset %llu is not used "
+		            "by ONNX", msg, f->wt, f->num, (unsigned long long)f->start);
+	}
+	if (w > end - *pos)
+		return fail(r, "onnx.wire.truncated", f->start, "%s: field %u at offset %llu runs %llu bytes past the "
+		            "end of its message", msg, f->num, (unsigned long long)f->start,
+		            (unsigned long long)(w - (end - *pos)));
+	f->off = *pos;
+	*pos += w;
+	f->end = *pos;
+	return true;
+}
+
+static bool wire_fits(const ProtobufCFieldDescriptor *fd, int wt)
+{
+	bool rep = fd->label == PROTOBUF_C_LABEL_REPEATED;
+	switch (fd->type) {
+	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_UINT32:
+	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_UINT64:
+	case PROTOBUF_C_TYPE_BOOL: case PROTOBUF_C_TYPE_ENUM:
+		return wt == 0 || (rep && wt == 2);
+	case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_FLOAT:
+		return wt == 5 || (rep && wt == 2);
+	case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_DOUBLE:
+		return wt == 1 || (rep && wt == 2);
+	default:
+		return wt == 2;
+	}
+}
+
+static void note_unknown(rd *r, const field *f, const char *msg)
+{
+	if (r->m->unknown_fields++ == 0) {
+		r->m->first_unknown_off = f->start;
+		r->m->first_unknown_field = f->num;
+		r->m->first_unknown_msg = msg;
+	}
+}
+
+/* The descriptor of field f in message d: NULL for a field this IR does not
+ * define (counted, then skipped like protobuf does), a failure for a wire
+ * type the field cannot have. */
+static bool lookup(rd *r, const ProtobufCMessageDescriptor *d, const field *f, const ProtobufCFieldDescriptor **fd)
+{
+	*fd = protobuf_c_message_descriptor_get_field(d, f->num);
+	if (!*fd) {
+		note_unknown(r, f, d->short_name);
+		return true;
+	}
+	if (!wire_fits(*fd, f->wt))
+		return fail(r, "onnx.wire.malformed", f->start, "%s.%s (field %u) at offset %llu has wire type %d, "
+		            "which that field cannot have", d->short_name, (*fd)->name, f->num,
+		            (unsigned long long)f->start, f->wt);
+	return true;
+}
+
+static bool depth_ok(rd *r, unsigned depth, uint64_t off, const char *msg)
+{
+	if (depth > ONNX_MAX_DEPTH)
+		return fail(r, "onnx.wire.depth", off, "%s at offset %llu is nested %u levels deep; the limit is %u",
+		            msg, (unsigned long long)off, depth, ONNX_MAX_DEPTH);
+	return true;
+}
+
+/* Checks a small message of type d in [off, end) and every message inside
+ * it: wire types, lengths and depth. Nothing is kept. */
+static bool check_message(rd *r, const ProtobufCMessageDescriptor *d, uint64_t off, uint64_t end, unsigned depth)
+{
+	if (!depth_ok(r, depth, off, d->short_name))
+		return false;
+	uint64_t pos = off;
+	while (pos < end) {
+		field f;
+		const ProtobufCFieldDescriptor *fd;
+		if (!next_field(r, &pos, end, d->short_name, &f) || !lookup(r, d, &f, &fd))
+			return false;
+		if (fd && fd->type == PROTOBUF_C_TYPE_MESSAGE &&
+		    !check_message(r, fd->descriptor, f.off, f.end, depth + 1))
+			return false;
+	}
+	return true;
+}
+
+/* ---- the scratch stack: filtered copies for protobuf-c ---- */
+
+static bool stk_put(rd *r, const void *p, size_t n)
+{
+	msi_buf_append(&r->stk, p, n);
+	return r->stk.failed ? fail_rc(r, MS_ENOMEM) : true;
+}
+
+static size_t put_varint(uint8_t *out, uint64_t v)
+{
+	size_t n = 0;
+	do {
+		uint8_t b = v & 0x7f;
+		v >>= 7;
+		out[n++] = b | (v ? 0x80 : 0);
+	} while (v);
+	return n;
+}
+
+/* Copies a whole field (tag to end) from the payload. */
+static bool stk_copy(rd *r, const field *f)
+{
+	uint64_t n = f->end - f->start;
+	if (n > LEAF_MAX)
+		return fail(r, "onnx.limit", f->start, "a field of %llu bytes at offset %llu is larger than the "
+		            "reader's %u-byte cap for metadata", (unsigned long long)n, (unsigned long long)f->start,
+		            LEAF_MAX);
+	const uint8_t *p = get(r, f->start, (size_t)n);
+	return p && stk_put(r, p, (size_t)n);
+}
+
+/* An empty length-delimited field: keeps the presence of what it stands for. */
+static bool stk_placeholder(rd *r, uint32_t num)
+{
+	uint8_t b[11];
+	size_t n = put_varint(b, (uint64_t)num << 3 | 2);
+	b[n++] = 0;
+	return stk_put(r, b, n);
+}
+
+/* Wraps the bytes from `base` to the top of the stack as field `num`. */
+static bool stk_wrap(rd *r, size_t base, uint32_t num)
+{
+	uint8_t hdr[20];
+	size_t n = put_varint(hdr, (uint64_t)num << 3 | 2);
+	n += put_varint(hdr + n, r->stk.len - base);
+	if (!msi_buf_reserve(&r->stk, n))
+		return fail_rc(r, MS_ENOMEM);
+	memmove(r->stk.data + base + n, r->stk.data + base, r->stk.len - base);
+	memcpy(r->stk.data + base, hdr, n);
+	r->stk.len += n;
+	return true;
+}
+
+static void *unpack(rd *r, const ProtobufCMessageDescriptor *d, size_t base, uint64_t off)
+{
+	void *msg = protobuf_c_message_unpack(d, &r->pa, r->stk.len - base, (const uint8_t *)r->stk.data + base);
+	r->stk.len = base;
+	if (!msg) {
+		if (r->arena->over)
+			fail_alloc(r, off);
+		else
+			fail(r, "onnx.wire.malformed", off, "the %s at offset %llu does not decode", d->short_name,
+			     (unsigned long long)off);
+	}
+	return msg;
+}
+
+/* A small message read whole: checked, then decoded by protobuf-c. */
+static void *read_leaf(rd *r, const ProtobufCMessageDescriptor *d, const field *f, unsigned depth)
+{
+	if (!check_message(r, d, f->off, f->end, depth))
+		return NULL;
+	if (f->value > LEAF_MAX) {
+		fail(r, "onnx.limit", f->start, "a %s of %llu bytes at offset %llu is larger than the reader's cap",
+		     d->short_name, (unsigned long long)f->value, (unsigned long long)f->start);
+		return NULL;
+	}
+	const uint8_t *p = get(r, f->off, (size_t)f->value);
+	if (!p)
+		return NULL;
+	void *msg = protobuf_c_message_unpack(d, &r->pa, (size_t)f->value, p);
+	if (!msg) {
+		if (r->arena->over)
+			fail_alloc(r, f->start);
+		else
+			fail(r, "onnx.wire.malformed", f->start, "the %s at offset %llu does not decode", d->short_name,
+			     (unsigned long long)f->start);
+	}
+	return msg;
+}
+
+/* Counts the fields of a message by number (content skipped). */
+#define COUNT_MAX 32
+static bool count_fields(rd *r, const char *msg, uint64_t off, uint64_t end, uint64_t counts[COUNT_MAX])
+{
+	memset(counts, 0, sizeof(uint64_t) * COUNT_MAX);
+	uint64_t pos = off;
+	while (pos < end) {
+		field f;
+		if (!next_field(r, &pos, end, msg, &f))
+			return false;
+		if (f.num < COUNT_MAX && f.wt == 2)
+			counts[f.num]++;
+	}
+	return true;
+}
+
+static bool add_tensor(rd *r, onnx_tensor *t)
+{
+	onnx_model *m = r->m;
+	if (m->n_tensors == r->tensors_cap) {
+		size_t cap = r->tensors_cap ? r->tensors_cap * 2 : 64;
+		onnx_tensor **v = msi_reallocarray(m->tensors, cap, sizeof *v);
+		if (!v)
+			return fail_rc(r, MS_ENOMEM);
+		m->tensors = v;
+		r->tensors_cap = cap;
+	}
+	m->tensors[m->n_tensors++] = t;
+	return true;
+}
+
+/* ---- tensors ---- */
+
+/* Counts the varints packed in [off, end) through the window. */
+static bool count_packed_varints(rd *r, uint64_t off, uint64_t end, uint64_t *count)
+{
+	uint64_t n = 0;
+	uint8_t last = 0;
+	for (uint64_t pos = off; pos < end;) {
+		size_t chunk = end - pos > WINDOW_READ ? WINDOW_READ : (size_t)(end - pos);
+		const uint8_t *p = get(r, pos, chunk);
+		if (!p)
+			return false;
+		for (size_t i = 0; i < chunk; i++)
+			n += !(p[i] & 0x80);
+		last = p[chunk - 1];
+		pos += chunk;
+	}
+	if (end > off && (last & 0x80))
+		return fail(r, "onnx.wire.malformed", end - 1, "packed varints end inside a value at offset %llu",
+		            (unsigned long long)(end - 1));
+	*count += n;
+	return true;
+}
+
+static bool walk_tensor(rd *r, const field *tf, unsigned depth, onnx_tensor **out)
+{
+	const ProtobufCMessageDescriptor *d = &onnx__tensor_proto__descriptor;
+	if (!depth_ok(r, depth, tf->start, "TensorProto"))
+		return false;
+	onnx_tensor *t = arena_zalloc(r->arena, 1, sizeof *t);
+	if (!t)
+		return fail_alloc(r, tf->start);
+	t->msg_off = tf->off;
+	t->msg_len = tf->value;
+	size_t base = r->stk.len;
+	uint64_t pos = tf->off;
+	while (pos < tf->end) {
+		field f;
+		const ProtobufCFieldDescriptor *fd;
+		if (!next_field(r, &pos, tf->end, "TensorProto", &f) || !lookup(r, d, &f, &fd))
+			return false;
+		if (!fd)
+			continue;
+		int data = -1;
+		switch (f.num) {
+		case 4: data = ONNX_DATA_FLOAT; break;
+		case 5: data = ONNX_DATA_INT32; break;
+		case 6: data = ONNX_DATA_STRING; break;
+		case 7: data = ONNX_DATA_INT64; break;
+		case 9: data = ONNX_DATA_RAW; break;
+		case 10: data = ONNX_DATA_DOUBLE; break;
+		case 11: data = ONNX_DATA_UINT64; break;
+		default: break;
+		}
+		if (data < 0) {
+			if (fd->type == PROTOBUF_C_TYPE_MESSAGE && !check_message(r, fd->descriptor, f.off, f.end, depth + 1))
+				return false;
+			if (!stk_copy(r, &f))
+				return false;
+			continue;
+		}
+		t->present |= 1u << data;
+		uint64_t *count = &t->counts[data];
+		switch (data) {
+		case ONNX_DATA_RAW:
+			t->raw_off = f.off;
+			t->raw_len = f.value; /* protobuf keeps the last one */
+			*count = f.value;
+			break;
+		case ONNX_DATA_STRING:
+			(*count)++;
+			break;
+		case ONNX_DATA_FLOAT:
+		case ONNX_DATA_DOUBLE: {
+			unsigned w = data == ONNX_DATA_FLOAT ? 4 : 8;
+			if (f.wt != 2) {
+				(*count)++;
+			} else if (f.value % w) {
+				return fail(r, "onnx.wire.malformed", f.start, "packed %s at offset %llu is %llu bytes, not a "
+				            "multiple of %u", fd->name, (unsigned long long)f.start,
+				            (unsigned long long)f.value, w);
+			} else {
+				*count += f.value / w;
+			}
+			break;
+		}
+		default:
+			if (f.wt == 0)
+				(*count)++;
+			else if (!count_packed_varints(r, f.off, f.end, count))
+				return false;
+			break;
+		}
+	}
+	t->pb = unpack(r, d, base, tf->start);
+	if (!t->pb)
+		return false;
+	*out = t;
+	return add_tensor(r, t);
+}
+
+static bool read_dims(rd *r, const field *f, int64_t *dims, size_t cap, size_t *n)
+{
+	uint64_t pos = f->off;
+	if (f->wt == 0) {
+		if (*n < cap)
+			dims[*n] = (int64_t)f->value;
+		(*n)++;
+		return true;
+	}
+	while (pos < f->end) {
+		uint64_t v;
+		if (!varint(r, &pos, f->end, &v))
+			return false;
+		if (*n < cap)
+			dims[*n] = (int64_t)v;
+		(*n)++;
+	}
+	return true;
+}
+
+static bool walk_sparse(rd *r, const field *sf, unsigned depth, onnx_sparse **out)
+{
+	const ProtobufCMessageDescriptor *d = &onnx__sparse_tensor_proto__descriptor;
+	if (!depth_ok(r, depth, sf->start, "SparseTensorProto"))
+		return false;
+	onnx_sparse *s = arena_zalloc(r->arena, 1, sizeof *s);
+	if (!s)
+		return fail_alloc(r, sf->start);
+	s->msg_off = sf->start;
+	/* dims: counted first (packed or not), then read */
+	uint64_t ndims = 0;
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t pos = sf->off;
+		size_t n = 0;
+		while (pos < sf->end) {
+			field f;
+			const ProtobufCFieldDescriptor *fd;
+			if (!next_field(r, &pos, sf->end, "SparseTensorProto", &f) || !lookup(r, d, &f, &fd))
+				return false;
+			if (!fd)
+				continue;
+			if (f.num == 3) {
+				if (!read_dims(r, &f, s->dims, pass ? (size_t)ndims : 0, &n))
+					return false;
+			} else if (pass == 1 && f.num == 1) {
+				if (!walk_tensor(r, &f, depth + 1, &s->values))
+					return false;
+			} else if (pass == 1 && f.num == 2) {
+				if (!walk_tensor(r, &f, depth + 1, &s->indices))
+					return false;
+			}
+		}
+		if (pass == 0) {
+			ndims = n;
+			if (ndims) {
+				s->dims = arena_zalloc(r->arena, (size_t)ndims, sizeof *s->dims);
+				if (!s->dims)
+					return fail_alloc(r, sf->start);
+			}
+		}
+		s->n_dims = n;
+	}
+	*out = s;
+	return true;
+}
+
+/* ---- graphs, nodes, attributes ---- */
+
+static bool walk_graph(rd *r, const field *gf, unsigned depth, onnx_graph **out);
+
+/* Appends attribute `af`'s filtered content to the stack. */
+static bool walk_attr(rd *r, const field *af, unsigned depth, onnx_attr_ext *ext)
+{
+	const ProtobufCMessageDescriptor *d = &onnx__attribute_proto__descriptor;
+	if (!depth_ok(r, depth, af->start, "AttributeProto"))
+		return false;
+	uint64_t counts[COUNT_MAX];
+	if (!count_fields(r, "AttributeProto", af->off, af->end, counts))
+		return false;
+	if (counts[10] && !(ext->tensors = arena_zalloc(r->arena, (size_t)counts[10], sizeof(void *))))
+		return fail_alloc(r, af->start);
+	if (counts[11] && !(ext->graphs = arena_zalloc(r->arena, (size_t)counts[11], sizeof(void *))))
+		return fail_alloc(r, af->start);
+	if (counts[23] && !(ext->sparse_tensors = arena_zalloc(r->arena, (size_t)counts[23], sizeof(void *))))
+		return fail_alloc(r, af->start);
+	uint64_t pos = af->off;
+	while (pos < af->end) {
+		field f;
+		const ProtobufCFieldDescriptor *fd;
+		if (!next_field(r, &pos, af->end, "AttributeProto", &f) || !lookup(r, d, &f, &fd))
+			return false;
+		if (!fd)
+			continue;
+		bool ok = true;
+		switch (f.num) {
+		case 5:
+			ok = walk_tensor(r, &f, depth + 1, &ext->t);
+			break;
+		case 6:
+			ok = walk_graph(r, &f, depth + 1, &ext->g);
+			break;
+		case 10:
+			ok = walk_tensor(r, &f, depth + 1, &ext->tensors[ext->n_tensors++]);
+			break;
+		case 11:
+			ok = walk_graph(r, &f, depth + 1, &ext->graphs[ext->n_graphs++]);
+			break;
+		case 22:
+			ok = walk_sparse(r, &f, depth + 1, &ext->sparse_tensor);
+			break;
+		case 23:
+			ok = walk_sparse(r, &f, depth + 1, &ext->sparse_tensors[ext->n_sparse_tensors++]);
+			break;
+		case 4:
+			if (f.value > ATTR_S_INLINE) {
+				/* a blob (an EPContext engine, say): its length is enough */
+				ext->s_len = f.value;
+				ext->s_elided = true;
+				if (!stk_placeholder(r, 4))
+					return false;
+				continue;
+			}
+			/* fall through */
+		default:
+			if (fd->type == PROTOBUF_C_TYPE_MESSAGE && !check_message(r, fd->descriptor, f.off, f.end, depth + 1))
+				return false;
+			if (!stk_copy(r, &f))
+				return false;
+			continue;
+		}
+		if (!ok || !stk_placeholder(r, f.num))
+			return false;
+	}
+	return true;
+}
+
+/* Walks a node or a function's header: attributes (field `attr_num`) are
+ * filtered into the stack, fields in `skip` are left to the caller. */
+static bool walk_node(rd *r, const field *nf, unsigned depth, onnx_node *node)
+{
+	const ProtobufCMessageDescriptor *d = &onnx__node_proto__descriptor;
+	if (!depth_ok(r, depth, nf->start, "NodeProto"))
+		return false;
+	uint64_t counts[COUNT_MAX];
+	if (!count_fields(r, "NodeProto", nf->off, nf->end, counts))
+		return false;
+	if (counts[5] && !(node->attrs = arena_zalloc(r->arena, (size_t)counts[5], sizeof *node->attrs)))
+		return fail_alloc(r, nf->start);
+	size_t base = r->stk.len, nattr = 0;
+	uint64_t pos = nf->off;
+	while (pos < nf->end) {
+		field f;
+		const ProtobufCFieldDescriptor *fd;
+		if (!next_field(r, &pos, nf->end, "NodeProto", &f) || !lookup(r, d, &f, &fd))
+			return false;
+		if (!fd)
+			continue;
+		if (f.num == 5) {
+			size_t abase = r->stk.len;
+			if (!walk_attr(r, &f, depth + 1, &node->attrs[nattr++]) || !stk_wrap(r, abase, 5))
+				return false;
+			continue;
+		}
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE && !check_message(r, fd->descriptor, f.off, f.end, depth + 1))
+			return false;
+		if (!stk_copy(r, &f))
+			return false;
+	}
+	node->pb = unpack(r, d, base, nf->start);
+	r->m->nodes_total++;
+	return node->pb != NULL;
+}
+
+static bool read_string(rd *r, const field *f, const char **out)
+{
+	if (f->value > LEAF_MAX)
+		return fail(r, "onnx.limit", f->start, "a name of %llu bytes at offset %llu is over the reader's cap",
+		            (unsigned long long)f->value, (unsigned long long)f->start);
+	const uint8_t *p = get(r, f->off, (size_t)f->value);
+	if (!p)
+		return false;
+	char *s = onnx_arena_alloc(r->arena, (size_t)f->value + 1);
+	if (!s)
+		return fail_alloc(r, f->start);
+	memcpy(s, p, (size_t)f->value);
+	s[f->value] = '\0';
+	*out = s;
+	return true;
+}
+
+static bool walk_graph(rd *r, const field *gf, unsigned depth, onnx_graph **out)
+{
+	const ProtobufCMessageDescriptor *d = &onnx__graph_proto__descriptor;
+	if (!depth_ok(r, depth, gf->start, "GraphProto"))
+		return false;
+	uint64_t counts[COUNT_MAX];
+	if (!count_fields(r, "GraphProto", gf->off, gf->end, counts))
+		return false;
+	onnx_graph *g = arena_zalloc(r->arena, 1, sizeof *g);
+	if (!g)
+		return fail_alloc(r, gf->start);
+	g->msg_off = gf->start;
+#define ALLOC_FIELD(ptr, num)                                                                   \
+	if (counts[num] && !((ptr) = arena_zalloc(r->arena, (size_t)counts[num], sizeof *(ptr)))) \
+		return fail_alloc(r, gf->start);
+	ALLOC_FIELD(g->nodes, 1)
+	ALLOC_FIELD(g->initializers, 5)
+	ALLOC_FIELD(g->sparse_initializers, 15)
+	ALLOC_FIELD(g->inputs, 11)
+	ALLOC_FIELD(g->outputs, 12)
+	ALLOC_FIELD(g->value_infos, 13)
+	ALLOC_FIELD(g->metadata_props, 16)
+#undef ALLOC_FIELD
+	*out = g;
+	const ProtobufCMessageDescriptor *vi = &onnx__value_info_proto__descriptor;
+	uint64_t pos = gf->off;
+	while (pos < gf->end) {
+		field f;
+		const ProtobufCFieldDescriptor *fd;
+		if (!next_field(r, &pos, gf->end, "GraphProto", &f) || !lookup(r, d, &f, &fd))
+			return false;
+		if (!fd)
+			continue;
+		bool ok = true;
+		switch (f.num) {
+		case 1:
+			ok = walk_node(r, &f, depth + 1, &g->nodes[g->n_nodes++]);
+			break;
+		case 2:
+			ok = read_string(r, &f, &g->name);
+			g->has_name = true;
+			break;
+		case 5:
+			ok = walk_tensor(r, &f, depth + 1, &g->initializers[g->n_initializers++]);
+			break;
+		case 15:
+			ok = walk_sparse(r, &f, depth + 1, &g->sparse_initializers[g->n_sparse_initializers++]);
+			break;
+		case 11:
+			ok = (g->inputs[g->n_inputs++] = read_leaf(r, vi, &f, depth + 1)) != NULL;
+			break;
+		case 12:
+			ok = (g->outputs[g->n_outputs++] = read_leaf(r, vi, &f, depth + 1)) != NULL;
+			break;
+		case 13:
+			ok = (g->value_infos[g->n_value_infos++] = read_leaf(r, vi, &f, depth + 1)) != NULL;
+			break;
+		case 16:
+			ok = (g->metadata_props[g->n_metadata_props++] =
+			      read_leaf(r, &onnx__string_string_entry_proto__descriptor, &f, depth + 1)) != NULL;
+			break;
+		default:
+			if (fd->type == PROTOBUF_C_TYPE_MESSAGE)
+				ok = check_message(r, fd->descriptor, f.off, f.end, depth + 1);
+			break;
+		}
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static bool walk_function(rd *r, const field *ff, unsigned depth, onnx_function *fn)
+{
+	const ProtobufCMessageDescriptor *d = &onnx__function_proto__descriptor;
+	if (!depth_ok(r, depth, ff->start, "FunctionProto"))
+		return false;
+	uint64_t counts[COUNT_MAX];
+	if (!count_fields(r, "FunctionProto", ff->off, ff->end, counts))
+		return false;
+	if (counts[7] && !(fn->nodes = arena_zalloc(r->arena, (size_t)counts[7], sizeof *fn->nodes)))
+		return fail_alloc(r, ff->start);
+	if (counts[11] && !(fn->attribute_proto_ext = arena_zalloc(r->arena, (size_t)counts[11],
+	                                                           sizeof *fn->attribute_proto_ext)))
+		return fail_alloc(r, ff->start);
+	size_t base = r->stk.len, nattr = 0;
+	uint64_t pos = ff->off;
+	while (pos < ff->end) {
+		field f;
+		const ProtobufCFieldDescriptor *fd;
+		if (!next_field(r, &pos, ff->end, "FunctionProto", &f) || !lookup(r, d, &f, &fd))
+			return false;
+		if (!fd)
+			continue;
+		if (f.num == 7) {
+			if (!walk_node(r, &f, depth + 1, &fn->nodes[fn->n_nodes++]))
+				return false;
+			continue;
+		}
+		if (f.num == 11) {
+			size_t abase = r->stk.len;
+			if (!walk_attr(r, &f, depth + 1, &fn->attribute_proto_ext[nattr++]) || !stk_wrap(r, abase, 11))
+				return false;
+			continue;
+		}
+		if (fd->type == PROTOBUF_C_TYPE_MESSAGE && !check_message(r, fd->descriptor, f.off, f.end, depth + 1))
+			return false;
+		if (!stk_copy(r, &f))
+			return false;
+	}
+	fn->pb = unpack(r, d, base, ff->start);
+	if (!fn->pb)
+		return false;
+	fn->attribute_protos = fn->pb->attribute_proto;
+	fn->n_attribute_protos = fn->pb->n_attribute_proto;
+	return true;
+}
+
+static bool walk_training(rd *r, const field *tf, unsigned depth, onnx_training *t)
+{
+	const ProtobufCMessageDescriptor *d = &onnx__training_info_proto__descriptor;
+	if (!depth_ok(r, depth, tf->start, "TrainingInfoProto"))
+		return false;
+	uint64_t pos = tf->off;
+	while (pos < tf->end) {
+		field f;
+		const ProtobufCFieldDescriptor *fd;
+		if (!next_field(r, &pos, tf->end, "TrainingInfoProto", &f) || !lookup(r, d, &f, &fd))
+			return false;
+		if (!fd)
+			continue;
+		bool ok;
+		if (f.num == 1)
+			ok = walk_graph(r, &f, depth + 1, &t->initialization);
+		else if (f.num == 2)
+			ok = walk_graph(r, &f, depth + 1, &t->algorithm);
+		else
+			ok = check_message(r, fd->descriptor, f.off, f.end, depth + 1);
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static bool walk_model(rd *r)
+{
+	const ProtobufCMessageDescriptor *d = &onnx__model_proto__descriptor;
+	onnx_model *m = r->m;
+	field top = { 0, 0, 2, r->size, 0, r->size };
+	uint64_t counts[COUNT_MAX];
+	if (!count_fields(r, "ModelProto", 0, r->size, counts))
+		return false;
+	if (counts[25] && !(m->functions = arena_zalloc(r->arena, (size_t)counts[25], sizeof *m->functions)))
+		return fail_alloc(r, 0);
+	if (counts[20] && !(m->training = arena_zalloc(r->arena, (size_t)counts[20], sizeof *m->training)))
+		return fail_alloc(r, 0);
+	size_t base = r->stk.len;
+	uint64_t pos = 0;
+	while (pos < top.end) {
+		field f;
+		const ProtobufCFieldDescriptor *fd;
+		if (!next_field(r, &pos, top.end, "ModelProto", &f) || !lookup(r, d, &f, &fd))
+			return false;
+		if (!fd)
+			continue;
+		bool ok = true;
+		switch (f.num) {
+		case 7:
+			/* protobuf merges repeated singular messages; a second graph
+			 * field is read as its own graph and the last one wins */
+			ok = walk_graph(r, &f, 2, &m->graph);
+			break;
+		case 20:
+			ok = walk_training(r, &f, 2, &m->training[m->n_training++]);
+			break;
+		case 25:
+			ok = walk_function(r, &f, 2, &m->functions[m->n_functions++]);
+			break;
+		default:
+			if (fd->type == PROTOBUF_C_TYPE_MESSAGE)
+				ok = check_message(r, fd->descriptor, f.off, f.end, 2);
+			ok = ok && stk_copy(r, &f);
+			break;
+		}
+		if (!ok)
+			return false;
+	}
+	m->pb = unpack(r, d, base, 0);
+	return m->pb != NULL;
+}
+
+int onnx_model_read(const msi_source *src, const msi_limits *limits, onnx_model **out)
+{
+	*out = NULL;
+	onnx_model *m = msi_calloc(1, sizeof *m);
+	onnx_arena *a = msi_calloc(1, sizeof *a);
+	if (!m || !a) {
+		msi_free(m);
+		msi_free(a);
+		return msi_error(MS_ENOMEM, "out of memory reading an ONNX model");
+	}
+	a->cap = limits && limits->max_metadata ? limits->max_metadata : 256u * 1024 * 1024;
+	m->arena = a;
+	m->size = src->size;
+	rd r = { 0 };
+	r.src = src;
+	r.mem = msi_source_memory(src);
+	r.size = src->size;
+	r.m = m;
+	r.arena = a;
+	r.pa.alloc = pb_alloc;
+	r.pa.free = pb_free;
+	r.pa.allocator_data = a;
+	walk_model(&r);
+	msi_free(r.win);
+	msi_buf_free(&r.stk);
+	if (r.rc) {
+		onnx_model_free(m);
+		if (r.rc == MS_ENOMEM)
+			return msi_error(MS_ENOMEM, "out of memory reading an ONNX model");
+		return r.rc; /* the source set the error */
+	}
+	*out = m;
+	return MS_OK;
+}
+
+void onnx_model_free(onnx_model *m)
+{
+	if (!m)
+		return;
+	if (m->arena) {
+		arena_chunk *c = m->arena->head;
+		while (c) {
+			arena_chunk *next = c->next;
+			msi_free(c);
+			c = next;
+		}
+		msi_free(m->arena);
+	}
+	msi_free(m->tensors);
+	msi_free(m);
+}
+
+/* ---- helpers shared by facts and checks ---- */
+
+static const struct {
+	const char *name;
+	unsigned bits;
+} dtypes[] = {
+	[0] = { "undefined", 0 },
+	[1] = { "float", 32 },       [2] = { "uint8", 8 },        [3] = { "int8", 8 },
+	[4] = { "uint16", 16 },      [5] = { "int16", 16 },       [6] = { "int32", 32 },
+	[7] = { "int64", 64 },       [8] = { "string", 0 },       [9] = { "bool", 8 },
+	[10] = { "float16", 16 },    [11] = { "double", 64 },     [12] = { "uint32", 32 },
+	[13] = { "uint64", 64 },     [14] = { "complex64", 64 },  [15] = { "complex128", 128 },
+	[16] = { "bfloat16", 16 },   [17] = { "float8e4m3fn", 8 }, [18] = { "float8e4m3fnuz", 8 },
+	[19] = { "float8e5m2", 8 },  [20] = { "float8e5m2fnuz", 8 }, [21] = { "uint4", 4 },
+	[22] = { "int4", 4 },        [23] = { "float4e2m1", 4 },  [24] = { "float8e8m0", 8 },
+	[25] = { "uint2", 2 },       [26] = { "int2", 2 },
+};
+
+const char *onnx_dtype_name(int32_t t)
+{
+	return t >= 0 && (size_t)t < MSI_ARRAY_LEN(dtypes) ? dtypes[t].name : NULL;
+}
+
+unsigned onnx_dtype_bits(int32_t t)
+{
+	return t >= 0 && (size_t)t < MSI_ARRAY_LEN(dtypes) ? dtypes[t].bits : 0;
+}
+
+bool onnx_tensor_elements(const onnx_tensor *t, uint64_t *out)
+{
+	uint64_t n = 1;
+	for (size_t i = 0; i < t->pb->n_dims; i++) {
+		if (t->pb->dims[i] < 0 || !msi_mul_u64(n, (uint64_t)t->pb->dims[i], &n) || n > INT64_MAX)
+			return false;
+	}
+	*out = n;
+	return true;
+}
+
+/* ---- string sets ---- */
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
+static bool strset_grow(onnx_strset *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 64;
+	const char **keys = msi_calloc(cap, sizeof *keys);
+	uint64_t *vals = msi_calloc(cap, sizeof *vals);
+	if (!keys || !vals) {
+		msi_free(keys);
+		msi_free(vals);
+		return false;
+	}
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->keys[i])
+			continue;
+		size_t j = str_hash(s->keys[i]) & (cap - 1);
+		while (keys[j])
+			j = (j + 1) & (cap - 1);
+		keys[j] = s->keys[i];
+		vals[j] = s->vals[i];
+	}
+	msi_free(s->keys);
+	msi_free(s->vals);
+	s->keys = keys;
+	s->vals = vals;
+	s->cap = cap;
+	return true;
+}
+
+bool onnx_strset_put(onnx_strset *s, const char *key, uint64_t **val, bool *existed)
+{
+	if ((s->n + 1) * 4 > s->cap * 3 && !strset_grow(s))
+		return false;
+	size_t j = str_hash(key) & (s->cap - 1);
+	while (s->keys[j]) {
+		if (strcmp(s->keys[j], key) == 0) {
+			*existed = true;
+			*val = &s->vals[j];
+			return true;
+		}
+		j = (j + 1) & (s->cap - 1);
+	}
+	s->keys[j] = key;
+	s->vals[j] = 0;
+	s->n++;
+	*existed = false;
+	*val = &s->vals[j];
+	return true;
+}
+
+uint64_t *onnx_strset_get(const onnx_strset *s, const char *key)
+{
+	if (!s->cap)
+		return NULL;
+	size_t j = str_hash(key) & (s->cap - 1);
+	while (s->keys[j]) {
+		if (strcmp(s->keys[j], key) == 0)
+			return &s->vals[j];
+		j = (j + 1) & (s->cap - 1);
+	}
+	return NULL;
+}
+
+void onnx_strset_free(onnx_strset *s)
+{
+	msi_free(s->keys);
+	msi_free(s->vals);
+	memset(s, 0, sizeof *s);
+}
