@@ -47,13 +47,17 @@ typedef struct chk {
 	char **function_keys;
 	char where[1024];
 	size_t where_len;
+	const onnx_node *pending;    /* a node whose part of `where` is not written yet */
+	size_t pending_index;
 	bool oom;
 } chk;
+
+static void where_materialize(chk *c);
 
 static void add(chk *c, const char *code, const char *fmt, ...) MSI_PRINTF(3, 4);
 static void add(chk *c, const char *code, const char *fmt, ...)
 {
-	uint64_t *n;
+	uint32_t *n;
 	bool existed;
 	if (!onnx_strset_put(&c->per_code, code, &n, &existed)) {
 		c->oom = true;
@@ -61,11 +65,14 @@ static void add(chk *c, const char *code, const char *fmt, ...)
 	}
 	++*n;
 	if (*n > MAX_PER_CODE) {
-		if (*n == MAX_PER_CODE + 1)
+		if (*n == MAX_PER_CODE + 1) {
+			where_materialize(c);
 			msi_report_add(c->r, "onnx.too_many_findings", c->where, "more findings of %s follow; only the "
 			               "first %u are listed", code, MAX_PER_CODE);
+		}
 		return;
 	}
+	where_materialize(c);
 	va_list ap;
 	va_start(ap, fmt);
 	msi_report_addv(c->r, code, c->where, fmt, ap);
@@ -77,6 +84,7 @@ static void add(chk *c, const char *code, const char *fmt, ...)
 static size_t where_push(chk *c, const char *fmt, ...) MSI_PRINTF(2, 3);
 static size_t where_push(chk *c, const char *fmt, ...)
 {
+	where_materialize(c);
 	size_t old = c->where_len;
 	if (old + 4 >= sizeof c->where)
 		return old;
@@ -98,8 +106,58 @@ static size_t where_push(chk *c, const char *fmt, ...)
 	return old;
 }
 
+/* The same for a node, without printf: a graph of 200,000 nodes pushes
+ * one per node. */
+static void where_put(chk *c, const char *s, size_t cap)
+{
+	size_t n = strlen(s);
+	if (n > cap)
+		n = cap;
+	if (n > sizeof c->where - 1 - c->where_len)
+		n = sizeof c->where - 1 - c->where_len;
+	memcpy(c->where + c->where_len, s, n);
+	c->where_len += n;
+}
+
+/* Writes the pending node's part of `where`: a node's location is only
+ * spelled out when something is reported in it. */
+static void where_materialize(chk *c)
+{
+	const onnx_node *n = c->pending;
+	if (!n)
+		return;
+	c->pending = NULL;
+	size_t index = c->pending_index;
+	char num[24];
+	size_t k = sizeof num;
+	num[--k] = '\0';
+	do {
+		num[--k] = (char)('0' + index % 10);
+		index /= 10;
+	} while (index);
+	if (c->where_len)
+		where_put(c, " > ", 3);
+	where_put(c, "node ", 5);
+	where_put(c, num + k, 24);
+	where_put(c, " '", 2);
+	where_put(c, onnx_str(n->name), 200);
+	where_put(c, "' (", 3);
+	where_put(c, onnx_str(n->op_type), 200);
+	where_put(c, ")", 1);
+	c->where[c->where_len] = '\0';
+}
+
+static size_t where_push_node(chk *c, size_t index, const onnx_node *n)
+{
+	where_materialize(c);
+	c->pending = n;
+	c->pending_index = index;
+	return c->where_len;
+}
+
 static void where_pop(chk *c, size_t old)
 {
+	c->pending = NULL;
 	c->where_len = old;
 	c->where[old] = '\0';
 }
@@ -167,12 +225,14 @@ static bool scope_has(const scope *s, const char *name, bool ancestors)
 	return false;
 }
 
-static void scope_add(chk *c, scope *s, const char *name)
+/* Adds a name; true when this scope had it already. */
+static bool scope_add(chk *c, scope *s, const char *name)
 {
-	uint64_t *v;
-	bool existed;
+	uint32_t *v;
+	bool existed = false;
 	if (!onnx_strset_put(&s->names, name, &v, &existed))
 		c->oom = true;
+	return existed;
 }
 
 /* ---- tensors ---- */
@@ -260,6 +320,9 @@ static void check_tensor(chk *c, const onnx_tensor *t)
 			    data_field_name(which));
 		if (pb->data_type == 8)
 			add(c, "onnx.tensor.data_field", "string tensor '%s' cannot be stored as external data", tname(t));
+		if (t->external_nul)
+			add(c, "onnx.external.path_traversal", "tensor '%s': an external_data key or value holds a NUL byte; "
+			    "a C reader would see a shorter location than Python does", tname(t));
 		bool len_known = false;
 		uint64_t len = 0;
 		onnx_check_external(c->r, c->where, t, c->base, &len_known, &len);
@@ -657,7 +720,7 @@ static void check_attribute(chk *c, const Onnx__AttributeProto *a, const onnx_at
 	where_pop(c, w);
 }
 
-static bool is_local_function(const chk *c, const Onnx__NodeProto *n)
+static bool is_local_function(const chk *c, const onnx_node *n)
 {
 	if (!c->functions.n)
 		return false;
@@ -669,7 +732,7 @@ static bool is_local_function(const chk *c, const Onnx__NodeProto *n)
 
 static void check_node_schema(chk *c, const onnx_node *nd, const ctx *x, int64_t version)
 {
-	const Onnx__NodeProto *n = nd->pb;
+	const onnx_node *n = nd;
 	size_t na = n->n_attribute;
 	const char *names_s[32];
 	int types_s[32];
@@ -706,13 +769,25 @@ static void check_node_schema(chk *c, const onnx_node *nd, const ctx *x, int64_t
 		.n_attrs = na, .attr_names = names, .attr_types = types, .attr_is_ref = refs,
 		.attr_has_value = vals,
 	};
-	msi_onnx_check_node_schema(c->r, c->where, &sig, version);
+	/* the node's location is written only if the check reports something */
+	size_t before = c->r->count;
+	msi_onnx_check_node_schema(c->r, "", &sig, version);
+	if (c->r->count > before) {
+		where_materialize(c);
+		for (size_t i = before; i < c->r->count; i++) {
+			char *w = msi_strdup(c->where);
+			if (w) {
+				msi_free(c->r->items[i].where);
+				c->r->items[i].where = w;
+			}
+		}
+	}
 	msi_free(heap);
 }
 
 static void check_node(chk *c, const onnx_node *nd, const scope *sc, const ctx *x)
 {
-	const Onnx__NodeProto *n = nd->pb;
+	const onnx_node *n = nd;
 	if (!n->op_type || !*n->op_type)
 		add(c, "onnx.node.op_type_empty", "a node has no op_type");
 	if (n->n_input == 0 && n->n_output == 0)
@@ -748,6 +823,11 @@ static void check_graph(chk *c, const onnx_graph *g, const scope *outer, const c
 {
 	size_t w = where_push(c, "graph '%s'", onnx_str(g->name));
 	scope sc = { { 0 }, outer };
+	size_t names = g->n_inputs + g->n_initializers + g->n_sparse_initializers;
+	for (size_t i = 0; i < g->n_nodes; i++)
+		names += g->nodes[i].n_output;
+	if (!onnx_strset_reserve(&sc.names, names))
+		c->oom = true;
 	if (!g->name || !*g->name)
 		add(c, "onnx.graph.name_empty", "the graph has no name");
 	for (size_t i = 0; i < g->n_inputs; i++) {
@@ -773,7 +853,7 @@ static void check_graph(chk *c, const onnx_graph *g, const scope *outer, const c
 		if (!*name) {
 			add(c, "onnx.initializer.name_empty", "an initializer has no name");
 		} else {
-			uint64_t *v;
+			uint32_t *v;
 			bool existed;
 			if (!onnx_strset_put(&inits, name, &v, &existed))
 				c->oom = true;
@@ -798,7 +878,7 @@ static void check_graph(chk *c, const onnx_graph *g, const scope *outer, const c
 		if (s->values && !*name) {
 			add(c, "onnx.initializer.name_empty", "a sparse initializer has no name (its values tensor's name)");
 		} else if (*name) {
-			uint64_t *v;
+			uint32_t *v;
 			bool existed;
 			if (!onnx_strset_put(&inits, name, &v, &existed))
 				c->oom = true;
@@ -813,8 +893,8 @@ static void check_graph(chk *c, const onnx_graph *g, const scope *outer, const c
 
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		const onnx_node *nd = &g->nodes[i];
-		const Onnx__NodeProto *n = nd->pb;
-		size_t wn = where_push(c, "node %zu '%s' (%s)", i, onnx_str(n->name), onnx_str(n->op_type));
+		const onnx_node *n = nd;
+		size_t wn = where_push_node(c, i, n);
 		for (size_t k = 0; k < n->n_input; k++) {
 			const char *in = onnx_str(n->input[k]);
 			if (*in && !scope_has(&sc, in, true))
@@ -826,10 +906,10 @@ static void check_graph(chk *c, const onnx_graph *g, const scope *outer, const c
 			const char *out = onnx_str(n->output[k]);
 			if (!*out)
 				continue;
-			if (scope_has(&sc, out, true))
+			/* one probe in this graph; the enclosing ones only for subgraphs */
+			if (scope_add(c, &sc, out) || scope_has(outer, out, true))
 				add(c, "onnx.graph.duplicate_name", "output '%s' is already defined (SSA: every name is "
 				    "assigned once, subgraphs included)", out);
-			scope_add(c, &sc, out);
 		}
 		where_pop(c, wn);
 	}
@@ -851,7 +931,7 @@ typedef struct fn_graph {
 	int *color;
 } fn_graph;
 
-static ssize_t function_index(const chk *c, const Onnx__NodeProto *n)
+static ssize_t function_index(const chk *c, const onnx_node *n)
 {
 	if (!is_local_function(c, n))
 		return -1;
@@ -875,10 +955,10 @@ static void collect_calls_graph(const chk *c, const onnx_graph *g, size_t *out, 
 static void collect_calls(const chk *c, const onnx_node *nodes, size_t n, size_t *out, size_t *nout, size_t cap)
 {
 	for (size_t i = 0; i < n; i++) {
-		ssize_t k = function_index(c, nodes[i].pb);
+		ssize_t k = function_index(c, &nodes[i]);
 		if (k >= 0 && *nout < cap)
 			out[(*nout)++] = (size_t)k;
-		for (size_t a = 0; a < nodes[i].pb->n_attribute; a++) {
+		for (size_t a = 0; a < nodes[i].n_attribute; a++) {
 			const onnx_attr_ext *e = &nodes[i].attrs[a];
 			if (e->g)
 				collect_calls_graph(c, e->g, out, nout, cap);
@@ -1004,8 +1084,8 @@ static void check_function(chk *c, const onnx_function *fn, const opsets *model_
 	ctx x = { &ops, false, true };
 	for (size_t i = 0; i < fn->n_nodes; i++) {
 		const onnx_node *nd = &fn->nodes[i];
-		const Onnx__NodeProto *n = nd->pb;
-		size_t wn = where_push(c, "node %zu '%s' (%s)", i, onnx_str(n->name), onnx_str(n->op_type));
+		const onnx_node *n = nd;
+		size_t wn = where_push_node(c, i, n);
 		for (size_t k = 0; k < n->n_input; k++) {
 			const char *in = onnx_str(n->input[k]);
 			if (*in && !scope_has(&sc, in, false))
@@ -1061,7 +1141,7 @@ static void check_functions(chk *c, const opsets *model_ops)
 		}
 		snprintf(key, len, "%s\n%s\n%s", norm_domain(f->domain), onnx_str(f->name), onnx_str(f->overload));
 		c->function_keys[i] = key;
-		uint64_t *v;
+		uint32_t *v;
 		bool existed;
 		if (!onnx_strset_put(&c->functions, key, &v, &existed)) {
 			c->oom = true;

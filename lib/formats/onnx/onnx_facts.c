@@ -54,7 +54,7 @@ static int write_op_types(msi_json *j, const onnx_graph *g)
 		goto out;
 	}
 	for (size_t i = 0; i < g->n_nodes; i++) {
-		const Onnx__NodeProto *n = g->nodes[i].pb;
+		const onnx_node *n = &g->nodes[i];
 		const char *key = onnx_str(n->op_type);
 		if (!onnx_domain_is_default(n->domain)) {
 			size_t dl = strlen(n->domain), ol = strlen(key);
@@ -69,7 +69,7 @@ static int write_op_types(msi_json *j, const onnx_graph *g)
 			owned[nowned++] = k;
 			key = k;
 		}
-		uint64_t *count;
+		uint32_t *count;
 		bool existed;
 		if (!onnx_strset_put(&seen, key, &count, &existed)) {
 			rc = MS_ENOMEM;
@@ -146,7 +146,7 @@ static int write_io(msi_json *j, const onnx_graph *g)
 {
 	onnx_strset inits = { 0 };
 	for (size_t i = 0; i < g->n_initializers; i++) {
-		uint64_t *v;
+		uint32_t *v;
 		bool existed;
 		if (!onnx_strset_put(&inits, onnx_str(g->initializers[i]->pb->name), &v, &existed)) {
 			onnx_strset_free(&inits);

@@ -3,10 +3,12 @@
  *
  * onnx_read.c walks the protobuf wire format of the whole file itself
  * (bounded window, depth and lengths checked, tensor payloads skipped) and
- * hands protobuf-c only small messages: every NodeProto, AttributeProto,
- * ValueInfoProto and TensorProto *header* is decoded by protobuf-c from a
- * filtered copy in which the heavy or recursive fields are replaced by empty
- * placeholders (an attribute's subgraph `g` becomes an empty GraphProto).
+ * hands protobuf-c only small messages: every AttributeProto, ValueInfoProto,
+ * TensorProto *header*, FunctionProto header and the ModelProto header are
+ * decoded by protobuf-c from a filtered copy in which the heavy or recursive
+ * fields are replaced by empty placeholders (an attribute's subgraph `g`
+ * becomes an empty GraphProto). A node's own fields are plain strings, which
+ * the reader copies itself.
  * The placeholders keep presence and counts exactly as in the file; the
  * real content sits next to the message, index for index:
  *
@@ -45,6 +47,8 @@ typedef struct onnx_tensor {
 	uint64_t raw_off, raw_len;    /* raw_data, when ONNX_DATA_RAW is present */
 	uint64_t counts[ONNX_DATA_FIELDS]; /* values per typed field (bytes for raw) */
 	unsigned present;             /* bit (1u << onnx_data_field) per field seen */
+	bool external_nul;            /* an external_data key or value holds a NUL byte (protobuf-c's
+	                               * C strings would hide what follows it) */
 } onnx_tensor;
 
 typedef struct onnx_sparse {
@@ -72,9 +76,14 @@ typedef struct onnx_attr_ext {
 	bool s_elided;
 } onnx_attr_ext;
 
+/* A node: its strings as the reader copied them (onnx_read.c walk_node),
+ * its attributes as protobuf-c decoded them. Names are NULL when absent. */
 typedef struct onnx_node {
-	Onnx__NodeProto *pb;
-	onnx_attr_ext *attrs;         /* pb->n_attribute entries */
+	const char *name, *op_type, *domain, *overload;
+	const char **input, **output;
+	Onnx__AttributeProto **attribute;
+	onnx_attr_ext *attrs;         /* n_attribute entries, index for index */
+	uint32_t n_input, n_output, n_attribute;
 } onnx_node;
 
 struct onnx_graph {
@@ -167,15 +176,21 @@ bool onnx_tensor_elements(const onnx_tensor *t, uint64_t *out);
 
 /* A set of strings with a counter each (names for SSA, op histograms).
  * Keys are not copied: they must outlive the set. */
+typedef struct onnx_strset_slot {
+	const char *key;
+	uint32_t hash;
+	uint32_t val;
+} onnx_strset_slot;
 typedef struct onnx_strset {
-	const char **keys;
-	uint64_t *vals;
+	onnx_strset_slot *slots;
 	size_t cap, n;
 } onnx_strset;
 /* Finds or adds `key`; *val points at its counter (0 when new). false on OOM. */
-bool onnx_strset_put(onnx_strset *s, const char *key, uint64_t **val, bool *existed);
+bool onnx_strset_put(onnx_strset *s, const char *key, uint32_t **val, bool *existed);
 /* The counter of `key`, or NULL when absent. */
-uint64_t *onnx_strset_get(const onnx_strset *s, const char *key);
+uint32_t *onnx_strset_get(const onnx_strset *s, const char *key);
+/* Sizes the set for `n` keys at once (no regrowth while they are added). */
+bool onnx_strset_reserve(onnx_strset *s, size_t n);
 void onnx_strset_free(onnx_strset *s);
 
 /* onnx_facts.c */

@@ -181,9 +181,21 @@ typedef struct node_ctx {
 	const char *op;
 	const char *domain; /* "" for ai.onnx */
 	int64_t opset;
-	char opset_label[96]; /* "opset 11" or "ai.onnx.ml opset 3" */
+	char label[96];       /* "opset 11" or "ai.onnx.ml opset 3", made on first use */
 	int errors;
 } node_ctx;
+
+/* Formatted only when a finding needs it: a clean node costs no printf. */
+static const char *opset_label(node_ctx *c)
+{
+	if (!c->label[0]) {
+		if (c->domain && c->domain[0])
+			snprintf(c->label, sizeof c->label, "%s opset %" PRId64, c->domain, c->opset);
+		else
+			snprintf(c->label, sizeof c->label, "opset %" PRId64, c->opset);
+	}
+	return c->label;
+}
 
 static void add_error(node_ctx *c, const char *code, const char *fmt, ...) MSI_PRINTF(3, 4);
 static void add_error(node_ctx *c, const char *code, const char *fmt, ...)
@@ -261,7 +273,7 @@ static void check_count(node_ctx *c, const char *code, const char *what, size_t 
 	char allowed[64];
 	describe_allowed(allowed, sizeof allowed, lo, hi, mask);
 	add_error(c, code, "%s has %zu %s%s; %s allows %s", c->op, count, what,
-	          count == 1 ? "" : "s", c->opset_label, allowed);
+	          count == 1 ? "" : "s", opset_label(c), allowed);
 }
 
 /* Empty names at positions whose formal parameter is Single. */
@@ -294,7 +306,7 @@ static void check_attributes(node_ctx *c, const struct msi_onnx_op_schema *s, co
 			if ((s->flags & SCHEMA_UNCHECKED_ATTRS) || (name[0] == '_' && name[1] == '_'))
 				continue;
 			add_error(c, "onnx.node.attribute_unknown", "%s (%s) has no attribute '%s'",
-			          c->op, c->opset_label, name);
+			          c->op, opset_label(c), name);
 			continue;
 		}
 		int type = n->attr_types ? n->attr_types[i] : 0;
@@ -302,11 +314,11 @@ static void check_attributes(node_ctx *c, const struct msi_onnx_op_schema *s, co
 			if (type == 0)
 				add_error(c, "onnx.node.attribute_type",
 				          "attribute '%s' of %s has no type; %s declares it %s", name, c->op,
-				          c->opset_label, attr_type_name(a->type, b1, sizeof b1));
+				          opset_label(c), attr_type_name(a->type, b1, sizeof b1));
 			else
 				add_error(c, "onnx.node.attribute_type",
 				          "attribute '%s' of %s is %s; %s declares it %s", name, c->op,
-				          attr_type_name(type, b2, sizeof b2), c->opset_label,
+				          attr_type_name(type, b2, sizeof b2), opset_label(c),
 				          attr_type_name(a->type, b1, sizeof b1));
 			continue;
 		}
@@ -324,7 +336,7 @@ static void check_attributes(node_ctx *c, const struct msi_onnx_op_schema *s, co
 			seen = names[i] && strcmp(names[i], NAME(a->name)) == 0;
 		if (!seen)
 			add_error(c, "onnx.node.attribute_missing", "%s (%s) requires attribute '%s' (%s)",
-			          c->op, c->opset_label, NAME(a->name), attr_type_name(a->type, b1, sizeof b1));
+			          c->op, opset_label(c), NAME(a->name), attr_type_name(a->type, b1, sizeof b1));
 	}
 }
 
@@ -366,10 +378,6 @@ int msi_onnx_check_node_schema(ms_report *r, const char *where, const msi_onnx_n
 	if (!d)
 		return 0; /* a custom domain: nothing to check it against */
 	c.domain = d->name;
-	if (d->name[0])
-		snprintf(c.opset_label, sizeof c.opset_label, "%s opset %" PRId64, d->name, opset);
-	else
-		snprintf(c.opset_label, sizeof c.opset_label, "opset %" PRId64, opset);
 	if (opset > d->max_opset) {
 		check_newer_than_table(&c, d);
 		return c.errors;
@@ -398,7 +406,7 @@ int msi_onnx_check_node_schema(ms_report *r, const char *where, const msi_onnx_n
 	if (s->flags & SCHEMA_EXPERIMENTAL)
 		msi_report_add(r, "onnx.node.experimental_op", where,
 		               "%s's opset %u version, in force at %s, is experimental", c.op, s->since,
-		               c.opset_label);
+		               opset_label(&c));
 
 	check_count(&c, "onnx.node.input_count", "input", node->n_inputs, s->min_in, s->max_in, s->in_allowed);
 	check_count(&c, "onnx.node.output_count", "output", node->n_outputs, s->min_out, s->max_out, s->out_allowed);
