@@ -258,7 +258,8 @@ const msi_code_info msi_codes[] = {
 	{ "onnx.graph.output_undefined", E, "a graph output is not produced in the graph (no node output, input or initializer of that name)" },
 	{ "onnx.value.name_empty", E, "a graph input, output or value_info has no name" },
 	{ "onnx.value.type_missing", E, "a main-graph input, output or value_info lacks its type, element type or shape" },
-	{ "onnx.value.type_invalid", E, "a type is malformed: no case set, unknown element type, negative dimension" },
+	{ "onnx.value.type_invalid", E, "a type is malformed: no case set, or an unknown element type" },
+	{ "onnx.value.negative_dim", W, "a shape has a negative dim_value (older exporters wrote -1 for unknown; onnx accepts it)" },
 	{ "onnx.initializer.name_empty", E, "an initializer has no name" },
 	{ "onnx.initializer.not_input", E, "IR <= 3 and an initializer is not also a graph input" },
 	/* onnx: nodes and attributes */

@@ -228,6 +228,18 @@ def test_every_file_level_onnx_code_has_a_fixture():
     assert sorted(covered - library) == []
 
 
+def test_max_metadata_caps_the_reader():
+    # ms_open_options.max_metadata bounds the heap one call may use for
+    # metadata: a valid model whose input name is 1 MiB does not fit 64 KiB.
+    if MANIFEST is None:
+        need(None) if os.environ.get("CI") else pytest.skip(MISSING)
+    path = ONNX_DIR / "long_value_name_1mib.onnx"
+    assert modelstore.validate(path).valid
+    report = modelstore.validate(path, max_metadata=64 << 10)
+    assert not report.valid
+    assert "onnx.limit" in codes_of(report), report.findings
+
+
 # ---- the CLI ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("entry", entries())

@@ -270,6 +270,17 @@ static int typed_field(int32_t dt, uint64_t n, uint64_t *need, bool *at_least)
 	}
 }
 
+/* Bytes of n elements of `bits` each (sub-byte types packed), false on
+ * overflow. */
+static bool byte_count(uint64_t n, unsigned bits, uint64_t *out)
+{
+	if (bits % 8 == 0)
+		return msi_mul_u64(n, bits / 8, out);
+	unsigned per = 8 / bits;
+	*out = n / per + (n % per != 0);
+	return true;
+}
+
 static const char *tname(const onnx_tensor *t)
 {
 	return onnx_str(t->pb->name);
@@ -328,8 +339,7 @@ static void check_tensor(chk *c, const onnx_tensor *t)
 		onnx_check_external(c->r, c->where, t, c->base, &len_known, &len);
 		unsigned bits = onnx_dtype_bits(pb->data_type);
 		uint64_t bytes;
-		if (len_known && counted && bits && msi_mul_u64(nelem, bits, &bytes)) {
-			bytes = (bytes + 7) / 8;
+		if (len_known && counted && bits && byte_count(nelem, bits, &bytes)) {
 			if (bytes != len)
 				add(c, "onnx.external.size", "external tensor '%s' (%s, %llu elements) needs %llu bytes; its "
 				    "external data holds %llu", tname(t), dtn, (unsigned long long)nelem,
@@ -361,13 +371,12 @@ static void check_tensor(chk *c, const onnx_tensor *t)
 			    "string_data", tname(t));
 			return;
 		}
-		uint64_t bits = onnx_dtype_bits(pb->data_type), bytes;
-		if (!msi_mul_u64(nelem, bits, &bytes)) {
-			add(c, "onnx.tensor.dims", "tensor '%s': %llu elements of %s overflow a byte count", tname(t),
-			    (unsigned long long)nelem, dtn);
+		uint64_t bytes;
+		if (!byte_count(nelem, onnx_dtype_bits(pb->data_type), &bytes)) {
+			add(c, "onnx.tensor.data_size", "tensor '%s' declares %llu elements of %s, more than 2^64 bytes; its "
+			    "raw_data holds %llu", tname(t), (unsigned long long)nelem, dtn, (unsigned long long)t->raw_len);
 			return;
 		}
-		bytes = (bytes + 7) / 8;
 		if (bytes != t->raw_len)
 			add(c, "onnx.tensor.data_size", "tensor '%s' (%s, %llu elements) needs %llu bytes of raw_data; it "
 			    "holds %llu", tname(t), dtn, (unsigned long long)nelem, (unsigned long long)bytes,
@@ -577,10 +586,18 @@ static void check_type(chk *c, const char *name, const Onnx__TypeProto *t, bool 
 		if (main && !shape)
 			add(c, "onnx.value.type_missing", "value '%s': its %s type has no shape", name,
 			    sparse ? "sparse tensor" : "tensor");
-		/* negative dims are left alone: older exporters wrote -1 for
-		 * "unknown" and onnx accepts it */
 		if (has_elem && !onnx_dtype_name(elem))
 			add(c, "onnx.value.type_invalid", "value '%s': elem_type %d is not an ONNX data type", name, elem);
+		/* a warning, not an error: older exporters wrote -1 for "unknown"
+		 * and onnx accepts it */
+		for (size_t i = 0; shape && i < shape->n_dim; i++) {
+			const Onnx__TensorShapeProto__Dimension *d = shape->dim[i];
+			if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE && d->dim_value < 0) {
+				add(c, "onnx.value.negative_dim", "value '%s': dimension %zu is %lld", name, i,
+				    (long long)d->dim_value);
+				break;
+			}
+		}
 		break;
 	}
 	case ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE:

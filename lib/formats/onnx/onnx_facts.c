@@ -132,8 +132,9 @@ static void write_value(msi_json *j, const Onnx__ValueInfoProto *v)
 			const Onnx__TensorShapeProto__Dimension *d = shape->dim[i];
 			if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE)
 				msi_json_int(j, d->dim_value);
-			else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM)
-				msi_json_string(j, onnx_str(d->dim_param));
+			else if (d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM && d->dim_param &&
+			         *d->dim_param)
+				msi_json_string(j, d->dim_param);
 			else
 				msi_json_null(j);
 		}
