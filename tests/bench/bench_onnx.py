@@ -336,7 +336,9 @@ def what_we_saw(path):
         info = getattr(e, "partial", None) or {"error": str(e)}
     r = modelstore.validate(str(path))
     model = info.get("model") or {}
-    facts = {k: v for k, v in model.items() if not isinstance(v, (dict, list)) or k in ("opset_import",)}
+    facts = {k: v for k, v in model.items() if not isinstance(v, (dict, list)) and v not in ("", 0)}
+    graph = model.get("graph") if isinstance(model.get("graph"), dict) else {}
+    facts.update(("graph." + k, v) for k, v in graph.items() if k.endswith("count") and v)
     counts = {k: len(info[k]) for k in ("inputs", "outputs", "parameters") if isinstance(info.get(k), list)}
     codes = sorted({f.code for f in r.findings})
     return "ours saw: format=%s valid=%s findings=%d%s model=%s%s" % (

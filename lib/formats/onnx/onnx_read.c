@@ -32,7 +32,8 @@
 #define WINDOW_MAX (4u * 1024u * 1024u)    /* largest refill of a sequential walk */
 #define LEAF_MAX (16u * 1024u * 1024u)     /* one small message, or one name */
 #define ATTR_S_INLINE (64u * 1024u)        /* larger attribute `s` bytes are elided */
-#define ARENA_CHUNK (256u * 1024u)
+#define ARENA_CHUNK_MIN (64u * 1024u)     /* chunks double from here */
+#define ARENA_CHUNK_MAX (8u * 1024u * 1024u)
 #define LOOKUP_FIELDS 32u                  /* field numbers with a table in rd */
 
 /* ---- arena ---- */
@@ -46,6 +47,7 @@ typedef struct arena_chunk {
 struct onnx_arena {
 	arena_chunk *head;
 	uint64_t total, cap;
+	size_t next_chunk;           /* size of the next chunk */
 	bool over;
 };
 
@@ -56,7 +58,10 @@ static void *arena_alloc(onnx_arena *a, size_t size, size_t align)
 	arena_chunk *c = a->head;
 	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
 	if (!c || at > c->size || c->size - at < size) {
-		size_t want = size > ARENA_CHUNK / 4 ? size : ARENA_CHUNK;
+		if (a->next_chunk < ARENA_CHUNK_MIN)
+			a->next_chunk = ARENA_CHUNK_MIN;
+		bool big = size > a->next_chunk / 4;
+		size_t want = big ? size : a->next_chunk;
 		if (size > SIZE_MAX - sizeof(arena_chunk) || a->total + want > a->cap) {
 			a->over = true;
 			return NULL;
@@ -67,7 +72,9 @@ static void *arena_alloc(onnx_arena *a, size_t size, size_t align)
 		n->size = want;
 		n->used = 0;
 		a->total += want;
-		if (size > ARENA_CHUNK / 4 && c) {
+		if (!big && a->next_chunk < ARENA_CHUNK_MAX)
+			a->next_chunk *= 2;
+		if (big && c) {
 			/* a big block goes behind the current chunk, which stays open */
 			n->next = c->next;
 			c->next = n;
