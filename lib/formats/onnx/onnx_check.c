@@ -49,6 +49,7 @@ typedef struct chk {
 	size_t where_len;
 	const onnx_node *pending;    /* a node whose part of `where` is not written yet */
 	size_t pending_index;
+	msi_onnx_schema_cache *schemas;
 	bool oom;
 } chk;
 
@@ -788,7 +789,7 @@ static void check_node_schema(chk *c, const onnx_node *nd, const ctx *x, int64_t
 	};
 	/* the node's location is written only if the check reports something */
 	size_t before = c->r->count;
-	msi_onnx_check_node_schema(c->r, "", &sig, version);
+	msi_onnx_check_node_schema_cached(c->r, "", &sig, version, c->schemas);
 	if (c->r->count > before) {
 		where_materialize(c);
 		for (size_t i = before; i < c->r->count; i++) {
@@ -831,7 +832,7 @@ static void check_node(chk *c, const onnx_node *nd, const scope *sc, const ctx *
 	}
 	if (is_local_function(c, n))
 		return; /* a call of a model-local function: checked as a function */
-	if (msi_onnx_schema_max_opset(norm_domain(n->domain)) <= 0)
+	if (!onnx_domain_is_default(n->domain) && msi_onnx_schema_max_opset(norm_domain(n->domain)) <= 0)
 		return; /* a custom domain: onnx checks it only when asked to */
 	check_node_schema(c, nd, x, version);
 }
@@ -1210,6 +1211,7 @@ void onnx_check_model(const onnx_model *m, const msi_source *src, const onnx_ext
 	c.src = src;
 	c.base = base;
 	c.r = vctx->report;
+	c.schemas = msi_onnx_schema_cache_new(); /* NULL: the checks go uncached */
 	const Onnx__ModelProto *pb = m->pb;
 	c.ir = pb->has_ir_version ? pb->ir_version : 0;
 	if (c.ir <= 0)
@@ -1250,4 +1252,5 @@ void onnx_check_model(const onnx_model *m, const msi_source *src, const onnx_ext
 	msi_free(c.function_keys);
 	onnx_strset_free(&c.functions);
 	onnx_strset_free(&c.per_code);
+	msi_onnx_schema_cache_free(c.schemas);
 }

@@ -872,11 +872,13 @@ static inline bool mem_varint(const uint8_t **pp, const uint8_t *e, uint64_t *v)
 	return false;
 }
 
-/* The common node, in a tight loop over its bytes in memory: one-byte tags
- * of fields 1-8, all length-delimited. Returns 1 when done, 0 when the node
- * has any other shape (then nothing was changed and the checked walk below
- * takes it), -1 on failure (recorded). */
+/* The common node, in one tight pass over its bytes in memory: one-byte
+ * tags of fields 1-8, all length-delimited, at most NODE_FAST_FIELDS of
+ * them. Returns 1 when done, 0 when the node has any other shape (then
+ * nothing was changed and the checked walk below takes it), -1 on failure
+ * (recorded). */
 #define NODE_FAST_MAX (64u * 1024u)
+#define NODE_FAST_FIELDS 48u
 static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *node)
 {
 	if (nf->value > NODE_FAST_MAX)
@@ -885,69 +887,75 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 	if (!p)
 		return -1;
 	const uint8_t *e = p + nf->value;
-	uint64_t n_in = 0, n_out = 0, n_attr = 0, bytes = 0;
+	struct {
+		uint32_t start, off, len;
+		uint8_t num;
+	} refs[NODE_FAST_FIELDS];
+	size_t n = 0;
+	uint32_t n_in = 0, n_out = 0, n_attr = 0;
+	size_t bytes = 0;
 	for (const uint8_t *q = p; q < e;) {
+		uint32_t start = (uint32_t)(q - p);
 		uint8_t tag = *q++;
 		uint64_t len;
-		if (tag >= 0x48 || tag < 8 || (tag & 7) != 2 || !mem_varint(&q, e, &len) || len > (uint64_t)(e - q))
+		if (n == NODE_FAST_FIELDS || tag >= 0x48 || tag < 8 || (tag & 7) != 2 || !mem_varint(&q, e, &len) ||
+		    len > (uint64_t)(e - q))
 			return 0;
-		switch (tag >> 3) {
-		case 1: n_in++; bytes += len + 1; break;
-		case 2: n_out++; bytes += len + 1; break;
-		case 5: n_attr++; break;
-		case 6: break;
-		default: bytes += len + 1; break; /* 3 name, 4 op_type, 7 domain, 8 overload */
-		}
+		uint8_t num = tag >> 3;
+		n_in += num == 1;
+		n_out += num == 2;
+		n_attr += num == 5;
+		if (num != 5 && num != 6)
+			bytes += (size_t)len + 1;
+		refs[n].start = start;
+		refs[n].off = (uint32_t)(q - p);
+		refs[n].len = (uint32_t)len;
+		refs[n].num = num;
+		n++;
 		q += len;
 	}
-	char *strs = bytes ? arena_alloc(r->arena, (size_t)bytes, 1) : NULL;
-	if ((bytes && !strs) ||
-	    (n_in && !(node->input = arena_alloc(r->arena, (size_t)n_in * sizeof *node->input, 8))) ||
-	    (n_out && !(node->output = arena_alloc(r->arena, (size_t)n_out * sizeof *node->output, 8))) ||
-	    (n_attr && (!(node->attrs = arena_zalloc(r->arena, (size_t)n_attr, sizeof *node->attrs)) ||
-	                !(node->attribute = arena_zalloc(r->arena, (size_t)n_attr, sizeof *node->attribute))))) {
+	/* one block: the input and output pointer arrays, then the strings */
+	size_t ptrs = ((size_t)n_in + n_out) * sizeof(char *);
+	char *block = ptrs + bytes ? arena_alloc(r->arena, ptrs + bytes, 8) : NULL;
+	if ((ptrs + bytes && !block) ||
+	    (n_attr && (!(node->attrs = arena_zalloc(r->arena, n_attr, sizeof *node->attrs)) ||
+	                !(node->attribute = arena_zalloc(r->arena, n_attr, sizeof *node->attribute))))) {
 		fail_alloc(r, nf->start);
 		return -1;
 	}
-	for (uint64_t k = 0; k < nf->value;) {
-		uint64_t start = k;
-		const uint8_t *q = p + k;
-		uint8_t tag = *q++;
-		uint64_t len = 0;
-		mem_varint(&q, e, &len); /* checked by the first pass */
-		uint64_t off = (uint64_t)(q - p);
-		k = off + len;
+	node->input = n_in ? (const char **)block : NULL;
+	node->output = n_out ? (const char **)block + n_in : NULL;
+	char *strs = block + ptrs;
+	for (size_t i = 0; i < n; i++) {
 		const char **single = NULL;
-		switch (tag >> 3) {
+		switch (refs[i].num) {
 		case 1: node->input[node->n_input++] = strs; break;
 		case 2: node->output[node->n_output++] = strs; break;
 		case 3: single = &node->name; break;
 		case 4: single = &node->op_type; break;
 		case 7: single = &node->domain; break;
 		case 8: single = &node->overload; break;
-		case 5: {
-			field af = { nf->off + start, 5, 2, len, nf->off + off, nf->off + off + len };
-			size_t abase = r->stk.len;
-			if (!walk_attr(r, &af, depth + 1, &node->attrs[node->n_attribute]))
-				return -1;
-			Onnx__AttributeProto *a = unpack(r, &onnx__attribute_proto__descriptor, abase, af.start);
-			if (!a)
-				return -1;
-			node->attribute[node->n_attribute++] = a;
-			/* the attribute's reads may have moved the window */
-			if (!(p = get(r, nf->off, (size_t)nf->value)))
-				return -1;
-			e = p + nf->value;
-			continue;
+		default: continue; /* attributes below, doc_string */
 		}
-		default:
-			continue; /* doc_string */
-		}
-		memcpy(strs, p + off, (size_t)len);
-		strs[len] = '\0';
+		memcpy(strs, p + refs[i].off, refs[i].len);
+		strs[refs[i].len] = '\0';
 		if (single)
-			*single = strs;
-		strs += len + 1;
+			*single = strs; /* protobuf keeps the last of a repeated singular field */
+		strs += refs[i].len + 1;
+	}
+	for (size_t i = 0; i < n && n_attr; i++) {
+		if (refs[i].num != 5)
+			continue;
+		/* walking an attribute may move the window: only offsets from here */
+		field af = { nf->off + refs[i].start, 5, 2, refs[i].len, nf->off + refs[i].off,
+		             nf->off + refs[i].off + refs[i].len };
+		size_t abase = r->stk.len;
+		if (!walk_attr(r, &af, depth + 1, &node->attrs[node->n_attribute]))
+			return -1;
+		Onnx__AttributeProto *a = unpack(r, &onnx__attribute_proto__descriptor, abase, af.start);
+		if (!a)
+			return -1;
+		node->attribute[node->n_attribute++] = a;
 	}
 	r->m->nodes_total++;
 	return 1;

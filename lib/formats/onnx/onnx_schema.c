@@ -364,17 +364,37 @@ static void check_newer_than_table(node_ctx *c, const msi_onnx_domain_row *d)
 		               c->op, MSI_ONNX_TABLE_ONNX_VERSION, dom, d->max_opset, dom, c->opset);
 }
 
-int msi_onnx_check_node_schema(ms_report *r, const char *where, const msi_onnx_node_sig *node, int64_t opset)
+/* Where a node's lookups end: what the check needs besides the node. */
+typedef struct resolved {
+	bool experimental;
+	const msi_onnx_domain_row *d;
+	const msi_onnx_op_row *op;
+	const struct msi_onnx_op_schema *s;
+} resolved;
+
+static void resolve(const char *domain, const char *op_type, int64_t opset, resolved *out)
 {
-	if (!r || !node)
-		return 0;
+	memset(out, 0, sizeof *out);
+	out->experimental = msi_onnx_op_is_experimental(op_type);
+	if (out->experimental)
+		return;
+	out->d = find_domain(domain);
+	if (!out->d || opset > out->d->max_opset)
+		return;
+	out->op = find_op(out->d, op_type);
+	out->s = out->op ? version_at(out->op, opset) : NULL;
+}
+
+static int check_resolved(ms_report *r, const char *where, const msi_onnx_node_sig *node, int64_t opset,
+                          const resolved *v)
+{
 	node_ctx c = { .r = r, .where = where, .op = node->op_type ? node->op_type : "", .opset = opset };
-	if (msi_onnx_op_is_experimental(c.op)) {
+	if (v->experimental) {
 		msi_report_add(r, "onnx.node.experimental_op", where,
 		               "%s is an experimental operator; onnx.checker does not check it", c.op);
 		return 0;
 	}
-	const msi_onnx_domain_row *d = find_domain(node->domain);
+	const msi_onnx_domain_row *d = v->d;
 	if (!d)
 		return 0; /* a custom domain: nothing to check it against */
 	c.domain = d->name;
@@ -383,8 +403,8 @@ int msi_onnx_check_node_schema(ms_report *r, const char *where, const msi_onnx_n
 		return c.errors;
 	}
 
-	const msi_onnx_op_row *op = find_op(d, c.op);
-	const struct msi_onnx_op_schema *s = op ? version_at(op, opset) : NULL;
+	const msi_onnx_op_row *op = v->op;
+	const struct msi_onnx_op_schema *s = v->s;
 	if (!s) {
 		/* onnx.checker leaves unknown ops of the preview domain alone */
 		if (strcmp(d->name, "ai.onnx.preview.training") == 0)
@@ -414,4 +434,74 @@ int msi_onnx_check_node_schema(ms_report *r, const char *where, const msi_onnx_n
 	check_empty_names(&c, s, true, node->n_outputs, node->outputs);
 	check_attributes(&c, s, node);
 	return c.errors;
+}
+
+int msi_onnx_check_node_schema(ms_report *r, const char *where, const msi_onnx_node_sig *node, int64_t opset)
+{
+	if (!r || !node)
+		return 0;
+	resolved v;
+	resolve(node->domain, node->op_type ? node->op_type : "", opset, &v);
+	return check_resolved(r, where, node, opset, &v);
+}
+
+/* The cache: direct-mapped on a hash of (domain, op_type, opset). */
+struct msi_onnx_schema_cache {
+	struct {
+		char *op_type, *domain;
+		int64_t opset;
+		uint32_t hash;
+		resolved v;
+	} slot[256];
+};
+
+msi_onnx_schema_cache *msi_onnx_schema_cache_new(void)
+{
+	return msi_calloc(1, sizeof(msi_onnx_schema_cache));
+}
+
+void msi_onnx_schema_cache_free(msi_onnx_schema_cache *cache)
+{
+	if (!cache)
+		return;
+	for (size_t i = 0; i < MSI_ARRAY_LEN(cache->slot); i++) {
+		msi_free(cache->slot[i].op_type);
+		msi_free(cache->slot[i].domain);
+	}
+	msi_free(cache);
+}
+
+int msi_onnx_check_node_schema_cached(ms_report *r, const char *where, const msi_onnx_node_sig *node,
+                                      int64_t opset, msi_onnx_schema_cache *cache)
+{
+	if (!r || !node)
+		return 0;
+	if (!cache)
+		return msi_onnx_check_node_schema(r, where, node, opset);
+	const char *op = node->op_type ? node->op_type : "";
+	const char *dom = node->domain ? node->domain : "";
+	uint32_t h = 2166136261u;
+	for (const char *p = op; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (const char *p = dom; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	h ^= (uint32_t)opset * 2654435761u;
+	__typeof__(cache->slot[0]) *e = &cache->slot[h % MSI_ARRAY_LEN(cache->slot)];
+	if (!e->op_type || e->hash != h || e->opset != opset || strcmp(e->op_type, op) != 0 ||
+	    strcmp(e->domain, dom) != 0) {
+		char *o = msi_strdup(op), *d = msi_strdup(dom);
+		if (!o || !d) {
+			msi_free(o);
+			msi_free(d);
+			return msi_onnx_check_node_schema(r, where, node, opset);
+		}
+		msi_free(e->op_type);
+		msi_free(e->domain);
+		e->op_type = o;
+		e->domain = d;
+		e->opset = opset;
+		e->hash = h;
+		resolve(dom, op, opset, &e->v);
+	}
+	return check_resolved(r, where, node, opset, &e->v);
 }

@@ -68,4 +68,13 @@ bool msi_onnx_op_is_experimental(const char *op_type);
  * never revives one). Returns the number of error findings added. */
 int msi_onnx_check_node_schema(ms_report *r, const char *where, const msi_onnx_node_sig *node, int64_t opset);
 
+/* The same with the lookups remembered: a graph of 200,000 nodes has a few
+ * dozen distinct (domain, op_type, opset), so each is resolved once. The
+ * cache belongs to one caller (no locking); NULL makes it the plain check. */
+typedef struct msi_onnx_schema_cache msi_onnx_schema_cache;
+msi_onnx_schema_cache *msi_onnx_schema_cache_new(void);
+void msi_onnx_schema_cache_free(msi_onnx_schema_cache *cache);
+int msi_onnx_check_node_schema_cached(ms_report *r, const char *where, const msi_onnx_node_sig *node,
+                                      int64_t opset, msi_onnx_schema_cache *cache);
+
 #endif
