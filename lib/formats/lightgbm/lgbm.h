@@ -22,7 +22,7 @@ typedef struct lgbm_tree {
 	    has_cat_threshold, has_decision_type, has_leaf_const, has_num_features, has_leaf_features,
 	    has_leaf_coeff, has_shrinkage;
 	msi_i64vec split_feature, decision_type, left, right, leaf_count, internal_count, cat_boundaries,
-	    num_features, leaf_features, threshold_int;
+	    num_features, leaf_features, threshold_int, cat_threshold;
 	size_t n_threshold, n_split_gain, n_leaf_value, n_leaf_weight, n_internal_value, n_internal_weight,
 	    n_cat_threshold, n_leaf_const, n_leaf_coeff;
 	bool has_split_gain, has_leaf_weight, has_leaf_count, has_internal_value, has_internal_weight,
@@ -56,6 +56,8 @@ typedef struct lgbm_ctx {
 	int64_t n_monotone;     /* -1 absent */
 	msi_i64vec tree_sizes;
 	bool has_tree_sizes;
+	uint64_t tree_sizes_sum;   /* of tree_sizes.v[0..tree_sizes_summed) */
+	size_t tree_sizes_summed;
 	bool crlf;
 
 	/* trees */

@@ -268,6 +268,8 @@ static int header_line(lgbm_ctx *c, const char *s, size_t n)
 	} else if (KEY("tree_sizes")) {
 		c->has_tree_sizes = true;
 		c->tree_sizes.len = 0;
+		c->tree_sizes_sum = 0;
+		c->tree_sizes_summed = 0;
 		size_t i = 0;
 		while (i < vl) {
 			size_t k = i;
@@ -423,9 +425,11 @@ int lgbm_read(lgbm_ctx *c, msi_progress *progress)
 				          (int)MSI_MIN(n, 40u), s, c->num_trees);
 			}
 			if (c->has_tree_sizes && c->num_trees < c->tree_sizes.len) {
-				uint64_t want = c->first_tree_off;
-				for (size_t i = 0; i < c->num_trees; i++)
-					want += (uint64_t)c->tree_sizes.v[i];
+				/* a running sum: adding up the sizes before every tree
+				 * was quadratic in the number of trees */
+				for (; c->tree_sizes_summed < c->num_trees; c->tree_sizes_summed++)
+					c->tree_sizes_sum += (uint64_t)c->tree_sizes.v[c->tree_sizes_summed];
+				uint64_t want = c->first_tree_off + c->tree_sizes_sum;
 				if (want != off && c->report) {
 					char where[48];
 					snprintf(where, sizeof where, "tree %zu", c->num_trees);

@@ -79,94 +79,170 @@ bool lgbm_parse_double(const char *s, size_t n, double *out)
 	return msi_parse_double(tmp, k, out);
 }
 
-/* Fast scan of a plain decimal token: true when it is [-]digits[.digits]
- * [e[+-]digits] with a small exponent (finite for sure). */
-static bool plain_finite(const char *s, size_t n)
+/* Nearly every byte of a tree block is a digit of a number list, so the
+ * scans below test eight bytes at a time where eight are left: SWAR, every
+ * byte in 0x30..0x39 (simdjson's is_made_of_eight_digits_fast). */
+static inline bool eight_digits(const char *p)
 {
-	size_t i = 0;
-	if (i < n && s[i] == '-')
-		i++;
-	size_t d0 = i;
-	while (i < n && (uint8_t)(s[i] - '0') <= 9)
-		i++;
-	if (i == d0 || i - d0 > 300)
-		return false;
-	if (i < n && s[i] == '.') {
-		i++;
-		while (i < n && (uint8_t)(s[i] - '0') <= 9)
-			i++;
-	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < n && (s[i] == '-' || s[i] == '+'))
-			i++;
-		size_t e0 = i;
-		while (i < n && (uint8_t)(s[i] - '0') <= 9)
-			i++;
-		if (i == e0 || i - e0 > 2)
-			return false;
-	}
-	return i == n;
+	uint64_t x;
+	memcpy(&x, p, 8);
+	return ((x & 0xF0F0F0F0F0F0F0F0u) | (((x + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) ==
+	       0x3333333333333333u;
 }
 
-typedef enum { V_INT, V_DOUBLE } vkind;
-
-/* Parses the space-separated values of a line. Ints go to `ints`; doubles
- * are counted, with non-finite ones in *nonfinite and integral values in
- * `ints` when given (INT64_MIN otherwise). */
-static int parse_values(lgbm_ctx *c, const char *key, const char *s, size_t n, vkind kind, msi_i64vec *ints,
-                        size_t *count, size_t *nonfinite)
+static inline bool is_digit(char ch)
 {
-	lgbm_tree *t = &c->tree;
+	return (uint8_t)(ch - '0') <= 9;
+}
+
+static inline size_t skip_digits(const char *s, size_t i, size_t n)
+{
+	while (n - i >= 8 && eight_digits(s + i))
+		i += 8;
+	while (i < n && is_digit(s[i]))
+		i++;
+	return i;
+}
+
+static void bad_value(lgbm_tree *t, const char *key)
+{
+	if (!t->bad_values++)
+		snprintf(t->bad_key, sizeof t->bad_key, "%s", key);
+}
+
+/* Called once per value: the common case inlined, growing kept out of line. */
+static int grow_ints(msi_i64vec *v)
+{
+	size_t ncap = v->cap ? v->cap * 2 : 64;
+	int64_t *nv = msi_reallocarray(v->v, ncap, sizeof *nv);
+	if (!nv)
+		return msi_error(MS_ENOMEM, "out of memory");
+	v->v = nv;
+	v->cap = ncap;
+	return MS_OK;
+}
+
+static inline int push_int(msi_i64vec *v, int64_t x)
+{
+	if (v->len == v->cap && grow_ints(v) != MS_OK)
+		return MS_ENOMEM;
+	v->v[v->len++] = x;
+	return MS_OK;
+}
+
+/* The space-separated integers of a line into `out`: each token is what
+ * lgbm_parse_int accepts ([+-] and 1 to 18 digits) or INT64_MIN, counted as
+ * a bad value. One pass: the token's end is found while its digits are read. */
+static int parse_ints(lgbm_tree *t, const char *key, const char *s, size_t n, msi_i64vec *out)
+{
+	out->len = 0;
+	size_t i = 0;
+	while (i < n) {
+		if (s[i] == ' ') {
+			i++;
+			continue;
+		}
+		bool neg = false;
+		if (s[i] == '-' || s[i] == '+')
+			neg = s[i++] == '-';
+		size_t d0 = i;
+		uint64_t v = 0; /* unsigned: 19+ digits wrap (defined) and are refused below */
+		for (; i < n && is_digit(s[i]); i++)
+			v = v * 10 + (uint64_t)(s[i] - '0');
+		bool ok = i > d0 && i - d0 <= 18;
+		if (i < n && s[i] != ' ') {
+			ok = false;
+			while (i < n && s[i] != ' ')
+				i++;
+		}
+		int64_t x = INT64_MIN;
+		if (ok)
+			x = neg ? -(int64_t)v : (int64_t)v;
+		else
+			bad_value(t, key);
+		if (push_int(out, x) != MS_OK)
+			return MS_ENOMEM;
+	}
+	return MS_OK;
+}
+
+/* A plain decimal token, [-]digits[.digits][(e|E)[+-]digits], read in one
+ * pass from s[*i]: true when it ends at a space or the line end and is
+ * finite for sure (at most 308 significant integer places, exponent
+ * included, so it stays below DBL_MAX = 1.8e308; a negative exponent can
+ * only underflow, which is finite). *integral: no '.' and no exponent.
+ * Anything else goes the slow way, which decides exactly. */
+static bool plain_finite(const char *s, size_t n, size_t *i, bool *integral)
+{
+	size_t k = *i;
+	if (s[k] == '-')
+		k++;
+	size_t d0 = k;
+	k = skip_digits(s, k, n);
+	size_t digits = k - d0;
+	if (digits == 0 || digits > 300)
+		return false;
+	*integral = true;
+	if (k < n && s[k] == '.') {
+		*integral = false;
+		k = skip_digits(s, k + 1, n);
+	}
+	if (k < n && (s[k] == 'e' || s[k] == 'E')) {
+		*integral = false;
+		k++;
+		bool eneg = false;
+		if (k < n && (s[k] == '-' || s[k] == '+'))
+			eneg = s[k++] == '-';
+		size_t e0 = k;
+		int e = 0;
+		for (; k < n && is_digit(s[k]) && k - e0 < 3; k++)
+			e = e * 10 + (s[k] - '0');
+		if (k == e0 || k - e0 > 2 || (!eneg && digits + (size_t)e > 308))
+			return false;
+	}
+	if (k < n && s[k] != ' ')
+		return false;
+	*i = k;
+	return true;
+}
+
+/* The space-separated doubles of a line: counted into *count, non-finite
+ * ones into *nonfinite; with `ints`, integral values too (categorical
+ * thresholds are written as "3"), INT64_MIN for the others. */
+static int parse_doubles(lgbm_tree *t, const char *key, const char *s, size_t n, msi_i64vec *ints, size_t *count,
+                         size_t *nonfinite)
+{
 	if (ints)
 		ints->len = 0;
 	size_t cnt = 0, nf = 0;
 	size_t i = 0;
 	while (i < n) {
-		while (i < n && s[i] == ' ')
+		if (s[i] == ' ') {
 			i++;
-		if (i == n)
-			break;
-		size_t j = i;
-		while (j < n && s[j] != ' ')
-			j++;
-		const char *tok = s + i;
-		size_t tl = j - i;
+			continue;
+		}
+		size_t t0 = i;
 		int64_t iv = INT64_MIN;
-		bool ok;
-		if (kind == V_INT) {
-			ok = lgbm_parse_int(tok, tl, &iv);
-		} else if (plain_finite(tok, tl)) {
-			ok = true;
-			/* integral thresholds (categorical splits) are written as "3" */
-			if (ints && !memchr(tok, '.', tl) && !memchr(tok, 'e', tl) && !memchr(tok, 'E', tl) &&
-			    !lgbm_parse_int(tok, tl, &iv))
+		bool integral;
+		if (plain_finite(s, n, &i, &integral)) {
+			if (ints && integral && !lgbm_parse_int(s + t0, i - t0, &iv))
 				iv = INT64_MIN;
 		} else {
+			/* inf, nan, ".5", "+1", a huge exponent or garbage */
+			i = t0;
+			while (i < n && s[i] != ' ')
+				i++;
 			double d;
-			ok = lgbm_parse_double(tok, tl, &d);
-			if (ok && !(d - d == 0))
+			if (!lgbm_parse_double(s + t0, i - t0, &d))
+				bad_value(t, key);
+			else if (!(d - d == 0))
 				nf++;
-			if (ok && d - d == 0 && d > -9e18 && d < 9e18 && d == (double)(int64_t)d)
+			else if (d > -9e18 && d < 9e18 && d == (double)(int64_t)d)
 				iv = (int64_t)d;
 		}
-		if (!ok) {
-			if (!t->bad_values++)
-				snprintf(t->bad_key, sizeof t->bad_key, "%s", key);
-		}
-		if (ints) {
-			if (ints->len == ints->cap) {
-				size_t ncap = ints->cap ? ints->cap * 2 : 64;
-				int64_t *nv = msi_reallocarray(ints->v, ncap, sizeof *nv);
-				if (!nv)
-					return msi_error(MS_ENOMEM, "out of memory");
-				ints->v = nv;
-				ints->cap = ncap;
-			}
-			ints->v[ints->len++] = iv;
-		}
+		if (ints && push_int(ints, iv) != MS_OK)
+			return MS_ENOMEM;
 		cnt++;
-		i = j;
 	}
 	if (count)
 		*count = cnt;
@@ -179,7 +255,7 @@ void lgbm_tree_reset(lgbm_tree *t)
 {
 	msi_i64vec *vs[] = { &t->split_feature, &t->decision_type, &t->left, &t->right, &t->leaf_count,
 		             &t->internal_count, &t->cat_boundaries, &t->num_features, &t->leaf_features,
-		             &t->threshold_int };
+		             &t->threshold_int, &t->cat_threshold };
 	msi_i64vec keep[MSI_ARRAY_LEN(vs)];
 	for (size_t i = 0; i < MSI_ARRAY_LEN(vs); i++) {
 		keep[i] = *vs[i];
@@ -195,7 +271,7 @@ void lgbm_tree_free(lgbm_tree *t)
 {
 	msi_i64vec *vs[] = { &t->split_feature, &t->decision_type, &t->left, &t->right, &t->leaf_count,
 		             &t->internal_count, &t->cat_boundaries, &t->num_features, &t->leaf_features,
-		             &t->threshold_int };
+		             &t->threshold_int, &t->cat_threshold };
 	for (size_t i = 0; i < MSI_ARRAY_LEN(vs); i++)
 		msi_i64vec_free(vs[i]);
 }
@@ -238,10 +314,10 @@ int lgbm_tree_line(lgbm_ctx *c, const char *s, size_t n)
 	SCALAR("num_cat", num_cat)
 	SCALAR("is_linear", is_linear)
 #undef SCALAR
-#define INTS(name, vec, flag)                                                        \
-	if (key_eq(s, kl, name)) {                                                   \
-		t->flag = true;                                                      \
-		return parse_values(c, name, val, vl, V_INT, &t->vec, NULL, NULL);   \
+#define INTS(name, vec, flag)                                  \
+	if (key_eq(s, kl, name)) {                             \
+		t->flag = true;                                \
+		return parse_ints(t, name, val, vl, &t->vec);  \
 	}
 	INTS("split_feature", split_feature, has_split_feature)
 	INTS("decision_type", decision_type, has_decision_type)
@@ -253,36 +329,35 @@ int lgbm_tree_line(lgbm_ctx *c, const char *s, size_t n)
 	INTS("num_features", num_features, has_num_features)
 	INTS("leaf_features", leaf_features, has_leaf_features)
 #undef INTS
-#define DOUBLES(name, n_field, flag)                                                      \
-	if (key_eq(s, kl, name)) {                                                        \
-		t->flag = true;                                                           \
-		return parse_values(c, name, val, vl, V_DOUBLE, NULL, &t->n_field, &nf);  \
+#define DOUBLES(name, n_field, flag)                                          \
+	if (key_eq(s, kl, name)) {                                            \
+		t->flag = true;                                               \
+		return parse_doubles(t, name, val, vl, NULL, &t->n_field, &nf); \
 	}
 	if (key_eq(s, kl, "threshold")) {
 		t->has_threshold = true;
-		return parse_values(c, "threshold", val, vl, V_DOUBLE, &t->threshold_int, &t->n_threshold, &nf);
+		return parse_doubles(t, "threshold", val, vl, &t->threshold_int, &t->n_threshold, &nf);
 	}
 	if (key_eq(s, kl, "leaf_value")) {
 		t->has_leaf_value = true;
-		int rc = parse_values(c, "leaf_value", val, vl, V_DOUBLE, NULL, &t->n_leaf_value, &nf);
+		int rc = parse_doubles(t, "leaf_value", val, vl, NULL, &t->n_leaf_value, &nf);
 		t->leaf_value_nonfinite = nf;
 		return rc;
 	}
 	if (key_eq(s, kl, "shrinkage")) {
 		t->has_shrinkage = true;
-		int rc = parse_values(c, "shrinkage", val, vl, V_DOUBLE, NULL, &cnt, &nf);
+		int rc = parse_doubles(t, "shrinkage", val, vl, NULL, &cnt, &nf);
 		t->shrinkage_nonfinite = nf > 0 || cnt != 1;
 		return rc;
 	}
 	if (key_eq(s, kl, "cat_threshold")) {
 		/* uint32 bitset words */
 		t->has_cat_threshold = true;
-		msi_i64vec tmp = { 0 };
-		int rc = parse_values(c, "cat_threshold", val, vl, V_INT, &tmp, &t->n_cat_threshold, NULL);
-		for (size_t i = 0; rc == MS_OK && i < tmp.len; i++)
-			if ((tmp.v[i] < 0 || tmp.v[i] > 0xFFFFFFFFll) && !t->bad_values++)
-				snprintf(t->bad_key, sizeof t->bad_key, "cat_threshold");
-		msi_i64vec_free(&tmp);
+		int rc = parse_ints(t, "cat_threshold", val, vl, &t->cat_threshold);
+		t->n_cat_threshold = t->cat_threshold.len;
+		for (size_t i = 0; rc == MS_OK && i < t->cat_threshold.len; i++)
+			if (t->cat_threshold.v[i] < 0 || t->cat_threshold.v[i] > 0xFFFFFFFFll)
+				bad_value(t, "cat_threshold");
 		return rc;
 	}
 	DOUBLES("split_gain", n_split_gain, has_split_gain)

@@ -872,6 +872,43 @@ static inline bool mem_varint(const uint8_t **pp, const uint8_t *e, uint64_t *v)
 	return false;
 }
 
+/* A node's string field `num` now at `s`: inputs and outputs are appended
+ * (their arrays are sized already), the singular names keep the last one
+ * as protobuf does. false for fields that are not strings of the node. */
+static bool node_take_string(onnx_node *node, unsigned num, const char *s)
+{
+	switch (num) {
+	case 1: node->input[node->n_input++] = s; return true;
+	case 2: node->output[node->n_output++] = s; return true;
+	case 3: node->name = s; return true;
+	case 4: node->op_type = s; return true;
+	case 7: node->domain = s; return true;
+	case 8: node->overload = s; return true;
+	default: return false;
+	}
+}
+
+static bool node_alloc_attrs(rd *r, onnx_node *node, uint64_t n_attr, uint64_t off)
+{
+	if (n_attr && (!(node->attrs = arena_zalloc(r->arena, (size_t)n_attr, sizeof *node->attrs)) ||
+	               !(node->attribute = arena_zalloc(r->arena, (size_t)n_attr, sizeof *node->attribute))))
+		return fail_alloc(r, off);
+	return true;
+}
+
+/* Attribute field `af` of the node: filtered, decoded by protobuf-c, kept. */
+static bool node_add_attr(rd *r, onnx_node *node, const field *af, unsigned depth)
+{
+	size_t abase = r->stk.len;
+	if (!walk_attr(r, af, depth + 1, &node->attrs[node->n_attribute]))
+		return false;
+	Onnx__AttributeProto *a = unpack(r, &onnx__attribute_proto__descriptor, abase, af->start);
+	if (!a)
+		return false;
+	node->attribute[node->n_attribute++] = a;
+	return true;
+}
+
 /* The common node, in one tight pass over its bytes in memory: one-byte
  * tags of fields 1-8, all length-delimited, at most NODE_FAST_FIELDS of
  * them. Returns 1 when done, 0 when the node has any other shape (then
@@ -917,30 +954,20 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 	/* one block: the input and output pointer arrays, then the strings */
 	size_t ptrs = ((size_t)n_in + n_out) * sizeof(char *);
 	char *block = ptrs + bytes ? arena_alloc(r->arena, ptrs + bytes, 8) : NULL;
-	if ((ptrs + bytes && !block) ||
-	    (n_attr && (!(node->attrs = arena_zalloc(r->arena, n_attr, sizeof *node->attrs)) ||
-	                !(node->attribute = arena_zalloc(r->arena, n_attr, sizeof *node->attribute))))) {
+	if (ptrs + bytes && !block) {
 		fail_alloc(r, nf->start);
 		return -1;
 	}
+	if (!node_alloc_attrs(r, node, n_attr, nf->start))
+		return -1;
 	node->input = n_in ? (const char **)block : NULL;
 	node->output = n_out ? (const char **)block + n_in : NULL;
 	char *strs = block + ptrs;
 	for (size_t i = 0; i < n; i++) {
-		const char **single = NULL;
-		switch (refs[i].num) {
-		case 1: node->input[node->n_input++] = strs; break;
-		case 2: node->output[node->n_output++] = strs; break;
-		case 3: single = &node->name; break;
-		case 4: single = &node->op_type; break;
-		case 7: single = &node->domain; break;
-		case 8: single = &node->overload; break;
-		default: continue; /* attributes below, doc_string */
-		}
+		if (!node_take_string(node, refs[i].num, strs))
+			continue; /* attributes below, doc_string */
 		memcpy(strs, p + refs[i].off, refs[i].len);
 		strs[refs[i].len] = '\0';
-		if (single)
-			*single = strs; /* protobuf keeps the last of a repeated singular field */
 		strs += refs[i].len + 1;
 	}
 	for (size_t i = 0; i < n && n_attr; i++) {
@@ -949,13 +976,8 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 		/* walking an attribute may move the window: only offsets from here */
 		field af = { nf->off + refs[i].start, 5, 2, refs[i].len, nf->off + refs[i].off,
 		             nf->off + refs[i].off + refs[i].len };
-		size_t abase = r->stk.len;
-		if (!walk_attr(r, &af, depth + 1, &node->attrs[node->n_attribute]))
+		if (!node_add_attr(r, node, &af, depth))
 			return -1;
-		Onnx__AttributeProto *a = unpack(r, &onnx__attribute_proto__descriptor, abase, af.start);
-		if (!a)
-			return -1;
-		node->attribute[node->n_attribute++] = a;
 	}
 	r->m->nodes_total++;
 	return 1;
@@ -994,47 +1016,31 @@ static bool walk_node(rd *r, const field *nf, unsigned depth, onnx_node *node)
 	char *strs = bytes ? arena_alloc(r->arena, (size_t)bytes, 1) : NULL;
 	if ((bytes && !strs) ||
 	    (n_in && !(node->input = arena_alloc(r->arena, (size_t)n_in * sizeof *node->input, 8))) ||
-	    (n_out && !(node->output = arena_alloc(r->arena, (size_t)n_out * sizeof *node->output, 8))) ||
-	    (n_attr && (!(node->attrs = arena_zalloc(r->arena, (size_t)n_attr, sizeof *node->attrs)) ||
-	                !(node->attribute = arena_zalloc(r->arena, (size_t)n_attr, sizeof *node->attribute)))))
+	    (n_out && !(node->output = arena_alloc(r->arena, (size_t)n_out * sizeof *node->output, 8))))
 		return fail_alloc(r, nf->start);
+	if (!node_alloc_attrs(r, node, n_attr, nf->start))
+		return false;
 	/* pass 2: fill */
 	pos = nf->off;
 	while (pos < nf->end) {
 		field f;
 		if (!next_field(r, &pos, nf->end, "NodeProto", &f))
 			return false;
-		const char **single = NULL;
-		switch (f.num) {
-		case 1: node->input[node->n_input++] = strs; break;
-		case 2: node->output[node->n_output++] = strs; break;
-		case 3: single = &node->name; break;
-		case 4: single = &node->op_type; break;
-		case 7: single = &node->domain; break;
-		case 8: single = &node->overload; break;
-		case 5: {
-			size_t abase = r->stk.len;
-			if (!walk_attr(r, &f, depth + 1, &node->attrs[node->n_attribute]))
+		if (f.num == 5) {
+			if (!node_add_attr(r, node, &f, depth))
 				return false;
-			Onnx__AttributeProto *a = unpack(r, &onnx__attribute_proto__descriptor, abase, f.start);
-			if (!a)
-				return false;
-			node->attribute[node->n_attribute++] = a;
 			continue;
 		}
-		case 9: case 10: {
+		if (f.num == 9 || f.num == 10) {
 			const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(d, f.num);
 			if (!check_message(r, fd->descriptor, f.off, f.end, depth + 1))
 				return false;
 			continue;
 		}
-		default:
+		if (!node_take_string(node, f.num, strs))
 			continue; /* doc_string, unknown fields */
-		}
 		if (!copy_field_str(r, &f, strs))
 			return false;
-		if (single)
-			*single = strs; /* protobuf keeps the last of a repeated singular field */
 		strs += f.value + 1;
 	}
 	r->m->nodes_total++;
