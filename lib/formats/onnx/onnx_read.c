@@ -28,7 +28,7 @@
 
 #include "onnx_ir.h"
 
-#define WINDOW_READ (64u * 1024u)          /* first window, and after a jump */
+#define WINDOW_READ (4u * 1024u)           /* first window, and after a jump */
 #define WINDOW_MAX (4u * 1024u * 1024u)    /* largest refill of a sequential walk */
 #define LEAF_MAX (16u * 1024u * 1024u)     /* one small message, or one name */
 #define ATTR_S_INLINE (64u * 1024u)        /* larger attribute `s` bytes are elided */
