@@ -79,29 +79,70 @@ bool lgbm_parse_double(const char *s, size_t n, double *out)
 	return msi_parse_double(tmp, k, out);
 }
 
-/* Nearly every byte of a tree block is a digit of a number list, so the
- * scans below test eight bytes at a time where eight are left: SWAR, every
- * byte in 0x30..0x39 (simdjson's is_made_of_eight_digits_fast). */
-static inline bool eight_digits(const char *p)
-{
-	uint64_t x;
-	memcpy(&x, p, 8);
-	return ((x & 0xF0F0F0F0F0F0F0F0u) | (((x + 0x0606060606060606u) & 0xF0F0F0F0F0F0F0F0u) >> 4)) ==
-	       0x3333333333333333u;
-}
-
 static inline bool is_digit(char ch)
 {
 	return (uint8_t)(ch - '0') <= 9;
 }
 
+/* Nearly every byte of a tree block is a digit of a number list, so where
+ * eight bytes of the line are left they are looked at together (SWAR, on
+ * little-endian machines, where the first byte is the lowest). */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SWAR 1
+#else
+#define SWAR 0
+#endif
+
+/* The eight bytes at p, each minus '0' (as XOR: a digit byte becomes 0..9). */
+static inline uint64_t load_digits(const char *p)
+{
+	uint64_t x;
+	memcpy(&x, p, 8);
+	return x ^ 0x3030303030303030u;
+}
+
+/* Bit 7 set in every byte of load_digits() that is not a digit, i.e. not
+ * below 10: adding 0x76 to the low seven bits sets bit 7 exactly when they
+ * are >= 10, with no carry into the next byte; the byte's own bit 7 catches
+ * the rest. */
+static inline uint64_t nondigit_bytes(uint64_t x)
+{
+	return (((x & 0x7F7F7F7F7F7F7F7Fu) + 0x7676767676767676u) | x) & 0x8080808080808080u;
+}
+
+/* The end of the run of digits at s[i..n). */
 static inline size_t skip_digits(const char *s, size_t i, size_t n)
 {
-	while (n - i >= 8 && eight_digits(s + i))
-		i += 8;
+	for (; SWAR && n - i >= 8; i += 8) {
+		uint64_t nd = nondigit_bytes(load_digits(s + i));
+		if (nd)
+			return i + (size_t)__builtin_ctzll(nd) / 8; /* the first non-digit */
+	}
 	while (i < n && is_digit(s[i]))
 		i++;
 	return i;
+}
+
+/* The common integer token, 1 to 7 digits and a space, read from the eight
+ * bytes at p (all inside the line): its length, and its value in *value;
+ * 0 for anything else. */
+static inline size_t short_int(const char *p, int64_t *value)
+{
+	uint64_t x = load_digits(p), nd = nondigit_bytes(x);
+	if (!nd)
+		return 0;
+	size_t len = (size_t)__builtin_ctzll(nd) / 8;
+	if (len == 0 || p[len] != ' ')
+		return 0;
+	/* keep the digits only, moved to the top: the bytes below read as
+	 * leading zeros. Then simdjson's parse_eight_digits_unrolled: adjacent
+	 * digits combine into pairs, pairs into fours, fours into the value. */
+	x <<= 8 * (8 - len);
+	x = x * 10 + (x >> 8);
+	x = (((x & 0x000000FF000000FFu) * (100 + (1000000ull << 32))) +
+	     (((x >> 16) & 0x000000FF000000FFu) * (1 + (10000ull << 32)))) >> 32;
+	*value = (int64_t)x;
+	return len;
 }
 
 static void bad_value(lgbm_tree *t, const char *key)
@@ -132,7 +173,7 @@ static inline int push_int(msi_i64vec *v, int64_t x)
 
 /* The space-separated integers of a line into `out`: each token is what
  * lgbm_parse_int accepts ([+-] and 1 to 18 digits) or INT64_MIN, counted as
- * a bad value. One pass: the token's end is found while its digits are read. */
+ * a bad value. */
 static int parse_ints(lgbm_tree *t, const char *key, const char *s, size_t n, msi_i64vec *out)
 {
 	out->len = 0;
@@ -145,21 +186,27 @@ static int parse_ints(lgbm_tree *t, const char *key, const char *s, size_t n, ms
 		bool neg = false;
 		if (s[i] == '-' || s[i] == '+')
 			neg = s[i++] == '-';
+		int64_t v;
+		size_t len;
+		if (SWAR && n - i >= 8 && (len = short_int(s + i, &v)) > 0) {
+			if (push_int(out, neg ? -v : v) != MS_OK)
+				return MS_ENOMEM;
+			i += len + 1; /* and the space */
+			continue;
+		}
 		size_t d0 = i;
-		uint64_t v = 0; /* unsigned: 19+ digits wrap (defined) and are refused below */
-		for (; i < n && is_digit(s[i]); i++)
-			v = v * 10 + (uint64_t)(s[i] - '0');
-		bool ok = i > d0 && i - d0 <= 18;
-		if (i < n && s[i] != ' ') {
-			ok = false;
+		i = skip_digits(s, i, n);
+		int64_t x = INT64_MIN;
+		if (i > d0 && i - d0 <= 18 && (i == n || s[i] == ' ')) {
+			v = 0;
+			for (size_t k = d0; k < i; k++)
+				v = v * 10 + (s[k] - '0');
+			x = neg ? -v : v;
+		} else {
 			while (i < n && s[i] != ' ')
 				i++;
-		}
-		int64_t x = INT64_MIN;
-		if (ok)
-			x = neg ? -(int64_t)v : (int64_t)v;
-		else
 			bad_value(t, key);
+		}
 		if (push_int(out, x) != MS_OK)
 			return MS_ENOMEM;
 	}
@@ -227,6 +274,7 @@ static int parse_doubles(lgbm_tree *t, const char *key, const char *s, size_t n,
 		if (plain_finite(s, n, &i, &integral)) {
 			if (ints && integral && !lgbm_parse_int(s + t0, i - t0, &iv))
 				iv = INT64_MIN;
+			i += i < n; /* the space after it */
 		} else {
 			/* inf, nan, ".5", "+1", a huge exponent or garbage */
 			i = t0;

@@ -508,7 +508,10 @@ static bool stk_wrap(rd *r, size_t base, uint32_t num)
 
 static void *unpack(rd *r, const ProtobufCMessageDescriptor *d, size_t base, uint64_t off)
 {
-	void *msg = protobuf_c_message_unpack(d, &r->pa, r->stk.len - base, (const uint8_t *)r->stk.data + base);
+	static const uint8_t empty[1];
+	/* an empty message may come with no stack at all (NULL + 0 is undefined) */
+	const uint8_t *bytes = r->stk.data ? (const uint8_t *)r->stk.data + base : empty;
+	void *msg = protobuf_c_message_unpack(d, &r->pa, r->stk.len - base, bytes);
 	r->stk.len = base;
 	if (!msg) {
 		if (r->arena->over)
@@ -962,7 +965,7 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 		return -1;
 	node->input = n_in ? (const char **)block : NULL;
 	node->output = n_out ? (const char **)block + n_in : NULL;
-	char *strs = block + ptrs;
+	char *strs = block ? block + ptrs : NULL;
 	for (size_t i = 0; i < n; i++) {
 		if (!node_take_string(node, refs[i].num, strs))
 			continue; /* attributes below, doc_string */
