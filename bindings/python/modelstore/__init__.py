@@ -9,6 +9,16 @@ findings) is made in C; this package turns the results into Python values.
     >>> report = modelstore.validate(open("model.onnx", "rb").read())
     >>> report.valid, [f.code for f in report.findings]
 
+In notebooks, save() writes a framework object (torch, ONNX, XGBoost,
+LightGBM, CatBoost, Keras, TensorFlow) as a serialzy model stream, load()
+gives the framework object back and open() reads the stream's model
+resource without any framework:
+
+    >>> m = modelstore.save(net, "net.serialzy", name="net")
+    >>> modelstore.open("net.serialzy").metadata["variable"]
+    'net'
+    >>> net2 = modelstore.load("net.serialzy")
+
 Paths (``str`` or ``os.PathLike``) and bytes in memory (``bytes``,
 ``bytearray``, ``memoryview``, any contiguous buffer) are accepted
 everywhere; the result of inspect() is the library's JSON as a dict.
@@ -25,9 +35,11 @@ import threading
 from . import _ffi
 from ._ffi import ErrorCode, ModelStoreError
 
+# open() is left out of __all__: "from modelstore import *" would hide the
+# builtin open.
 __all__ = [
-    "Artifact", "ErrorCode", "Finding", "ModelStoreError", "Report",
-    "finding_codes", "formats", "inspect", "pack", "unpack", "validate", "version",
+    "Artifact", "ErrorCode", "Finding", "FrameworkNotInstalled", "Inspection", "Model", "ModelStoreError",
+    "Report", "finding_codes", "formats", "inspect", "load", "pack", "save", "unpack", "validate", "version",
 ]
 
 __version__ = "0.1.0"
@@ -454,3 +466,10 @@ def unpack(stream, dest, *, overwrite=False, verify=True, progress=None):
                 cb.reraise(e)
             raise
     return os.path.join(os.fsdecode(dest), _ffi.take_text(name, len(ctypes.string_at(name))))
+
+
+# ---- Notebooks: framework objects to and from streams (_notebook.py) -----------------------------
+# Last: the name open() shadows the builtin in this module from here on.
+
+from ._frameworks import FrameworkNotInstalled  # noqa: E402
+from ._notebook import Inspection, Model, load, open, save  # noqa: E402,F401

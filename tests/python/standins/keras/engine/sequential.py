@@ -1,0 +1,5 @@
+from .training import Model
+
+
+class Sequential(Model):
+    pass

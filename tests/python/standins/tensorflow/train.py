@@ -1,0 +1,1 @@
+from tensorflow.python.checkpoint.checkpoint import Checkpoint  # noqa: F401
