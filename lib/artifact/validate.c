@@ -100,6 +100,10 @@ MS_EXTERN int ms_artifact_validate(ms_artifact *a, const ms_validate_options *op
 				rc = as_finding(r, a->format->validate(&a->view, &ctx));
 		}
 	}
+	/* Not every byte is streamed (headers are parsed, quick mode skips
+	 * payloads): a finished validation ends at the total all the same. */
+	if (rc == MS_OK && progress.done < progress.total)
+		rc = msi_progress_add(&progress, progress.total - progress.done);
 	if (rc == MS_OK && r->failed)
 		rc = msi_error(MS_ENOMEM, "out of memory");
 	if (rc != MS_OK) {

@@ -213,7 +213,10 @@ int msi_progress_add(msi_progress *p, uint64_t n)
 	if (!p)
 		return MS_OK;
 	p->done += n;
-	if (p->fn && p->fn(p->done, p->total, p->user) != 0)
+	/* A validation may read some bytes twice (a payload hashed and then
+	 * checked): what a caller sees never passes the total it was given. */
+	uint64_t shown = p->total && p->done > p->total ? p->total : p->done;
+	if (p->fn && p->fn(shown, p->total, p->user) != 0)
 		return msi_error(MS_ECANCELLED, "cancelled by the progress callback");
 	return MS_OK;
 }

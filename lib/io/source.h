@@ -63,7 +63,8 @@ typedef struct msi_progress {
 	uint64_t done;
 	uint64_t total;
 } msi_progress;
-/* Adds `n` done bytes and calls the callback; MS_ECANCELLED when it asks to
+/* Adds `n` done bytes and calls the callback (with done clamped to the
+ * total, when there is one); MS_ECANCELLED when it asks to
  * stop. `p` may be NULL. */
 int msi_progress_add(msi_progress *p, uint64_t n);
 

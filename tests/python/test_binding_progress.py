@@ -128,6 +128,20 @@ def test_progress_reports_validation():
     assert info.value.code == modelstore.ErrorCode.ECANCELLED
 
 
+def test_finished_validation_ends_at_the_total(tmp_path):
+    # A serialzy stream's header is parsed, not streamed: the last report of a
+    # finished validation must still say done == total (a progress bar ends).
+    path, _ = _zip_fixture()
+    stream = tmp_path / "m.serialzy"
+    modelstore.pack(str(path), str(stream), format="pt", name="m")
+    calls = []
+    report = modelstore.validate(str(stream), progress=lambda d, t: calls.append((d, t)))
+    assert report.valid, report.findings
+    assert calls and calls[-1][0] == calls[-1][1] == stream.stat().st_size
+    assert all(d <= t for d, t in calls)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
 # ---- threads ----------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -84,65 +84,34 @@ static inline bool is_digit(char ch)
 	return (uint8_t)(ch - '0') <= 9;
 }
 
-/* Nearly every byte of a tree block is a digit of a number list, so where
- * eight bytes of the line are left they are looked at together (SWAR, on
- * little-endian machines, where the first byte is the lowest). */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define SWAR 1
-#else
-#define SWAR 0
-#endif
-
-/* The eight bytes at p, each minus '0' (as XOR: a digit byte becomes 0..9). */
-static inline uint64_t load_digits(const char *p)
+/* Nearly every byte of a tree block is a digit of a number list, so runs of
+ * digits are scanned eight bytes at a time where eight are left (SWAR).
+ * Bit 7 is set in each of the eight bytes at p that is not a digit: with
+ * b ^ '0', a digit becomes 0..9; adding 0x76 to the low seven bits sets bit
+ * 7 exactly when they are >= 10, with no carry into the next byte, and the
+ * byte's own bit 7 catches the rest. */
+static inline uint64_t nondigit_bytes(const char *p)
 {
 	uint64_t x;
 	memcpy(&x, p, 8);
-	return x ^ 0x3030303030303030u;
-}
-
-/* Bit 7 set in every byte of load_digits() that is not a digit, i.e. not
- * below 10: adding 0x76 to the low seven bits sets bit 7 exactly when they
- * are >= 10, with no carry into the next byte; the byte's own bit 7 catches
- * the rest. */
-static inline uint64_t nondigit_bytes(uint64_t x)
-{
+	x ^= 0x3030303030303030u;
 	return (((x & 0x7F7F7F7F7F7F7F7Fu) + 0x7676767676767676u) | x) & 0x8080808080808080u;
 }
 
-/* The end of the run of digits at s[i..n). */
 static inline size_t skip_digits(const char *s, size_t i, size_t n)
 {
-	for (; SWAR && n - i >= 8; i += 8) {
-		uint64_t nd = nondigit_bytes(load_digits(s + i));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	/* the first byte is the lowest: the lowest set bit is the first
+	 * non-digit, found without a byte loop whose length is a guess */
+	for (; n - i >= 8; i += 8) {
+		uint64_t nd = nondigit_bytes(s + i);
 		if (nd)
-			return i + (size_t)__builtin_ctzll(nd) / 8; /* the first non-digit */
+			return i + (size_t)__builtin_ctzll(nd) / 8;
 	}
+#endif
 	while (i < n && is_digit(s[i]))
 		i++;
 	return i;
-}
-
-/* The common integer token, 1 to 7 digits and a space, read from the eight
- * bytes at p (all inside the line): its length, and its value in *value;
- * 0 for anything else. */
-static inline size_t short_int(const char *p, int64_t *value)
-{
-	uint64_t x = load_digits(p), nd = nondigit_bytes(x);
-	if (!nd)
-		return 0;
-	size_t len = (size_t)__builtin_ctzll(nd) / 8;
-	if (len == 0 || p[len] != ' ')
-		return 0;
-	/* keep the digits only, moved to the top: the bytes below read as
-	 * leading zeros. Then simdjson's parse_eight_digits_unrolled: adjacent
-	 * digits combine into pairs, pairs into fours, fours into the value. */
-	x <<= 8 * (8 - len);
-	x = x * 10 + (x >> 8);
-	x = (((x & 0x000000FF000000FFu) * (100 + (1000000ull << 32))) +
-	     (((x >> 16) & 0x000000FF000000FFu) * (1 + (10000ull << 32)))) >> 32;
-	*value = (int64_t)x;
-	return len;
 }
 
 static void bad_value(lgbm_tree *t, const char *key)
@@ -173,7 +142,7 @@ static inline int push_int(msi_i64vec *v, int64_t x)
 
 /* The space-separated integers of a line into `out`: each token is what
  * lgbm_parse_int accepts ([+-] and 1 to 18 digits) or INT64_MIN, counted as
- * a bad value. */
+ * a bad value. One pass: the token's end is found while its digits are read. */
 static int parse_ints(lgbm_tree *t, const char *key, const char *s, size_t n, msi_i64vec *out)
 {
 	out->len = 0;
@@ -186,29 +155,24 @@ static int parse_ints(lgbm_tree *t, const char *key, const char *s, size_t n, ms
 		bool neg = false;
 		if (s[i] == '-' || s[i] == '+')
 			neg = s[i++] == '-';
-		int64_t v;
-		size_t len;
-		if (SWAR && n - i >= 8 && (len = short_int(s + i, &v)) > 0) {
-			if (push_int(out, neg ? -v : v) != MS_OK)
-				return MS_ENOMEM;
-			i += len + 1; /* and the space */
-			continue;
-		}
 		size_t d0 = i;
-		i = skip_digits(s, i, n);
-		int64_t x = INT64_MIN;
-		if (i > d0 && i - d0 <= 18 && (i == n || s[i] == ' ')) {
-			v = 0;
-			for (size_t k = d0; k < i; k++)
-				v = v * 10 + (s[k] - '0');
-			x = neg ? -v : v;
-		} else {
+		uint64_t v = 0; /* unsigned: 19+ digits wrap (defined) and are refused below */
+		for (; i < n && is_digit(s[i]); i++)
+			v = v * 10 + (uint64_t)(s[i] - '0');
+		bool ok = i > d0 && i - d0 <= 18;
+		if (i < n && s[i] != ' ') {
+			ok = false;
 			while (i < n && s[i] != ' ')
 				i++;
-			bad_value(t, key);
 		}
+		int64_t x = INT64_MIN;
+		if (ok)
+			x = neg ? -(int64_t)v : (int64_t)v;
+		else
+			bad_value(t, key);
 		if (push_int(out, x) != MS_OK)
 			return MS_ENOMEM;
+		i += i < n; /* the space after it */
 	}
 	return MS_OK;
 }
@@ -222,10 +186,11 @@ static int parse_ints(lgbm_tree *t, const char *key, const char *s, size_t n, ms
 static bool plain_finite(const char *s, size_t n, size_t *i, bool *integral)
 {
 	size_t k = *i;
-	if (s[k] == '-')
-		k++;
+	k += s[k] == '-'; /* half the values: no branch */
 	size_t d0 = k;
-	k = skip_digits(s, k, n);
+	/* the integer part is mostly one or two digits: no SWAR */
+	while (k < n && is_digit(s[k]))
+		k++;
 	size_t digits = k - d0;
 	if (digits == 0 || digits > 300)
 		return false;
@@ -274,7 +239,6 @@ static int parse_doubles(lgbm_tree *t, const char *key, const char *s, size_t n,
 		if (plain_finite(s, n, &i, &integral)) {
 			if (ints && integral && !lgbm_parse_int(s + t0, i - t0, &iv))
 				iv = INT64_MIN;
-			i += i < n; /* the space after it */
 		} else {
 			/* inf, nan, ".5", "+1", a huge exponent or garbage */
 			i = t0;
@@ -291,6 +255,7 @@ static int parse_doubles(lgbm_tree *t, const char *key, const char *s, size_t n,
 		if (ints && push_int(ints, iv) != MS_OK)
 			return MS_ENOMEM;
 		cnt++;
+		i += i < n; /* the space after it */
 	}
 	if (count)
 		*count = cnt;
@@ -469,30 +434,37 @@ static void check_structure(tf *f, lgbm_tree *t, int64_t L)
 		return;
 	}
 	bool ok = true;
+	/* LightGBM numbers a node before the nodes it splits into: when every
+	 * internal child has a higher index than its parent there is no cycle,
+	 * and the walk from the root below is not needed */
+	bool ordered = true;
 	for (int64_t i = 0; i < internal; i++) {
 		int64_t kids[2] = { t->left.v[i], t->right.v[i] };
 		for (int k = 0; k < 2; k++) {
 			int64_t y = kids[k];
-			if (y >= 0) {
-				if (y >= internal || y == 0) {
-					tfind(f, "lgbm.tree.child_out_of_range", "node", i, "%s child %lld is not a node in [1, %lld)",
-					      k ? "right" : "left", (long long)y, (long long)internal);
-					ok = false;
-				} else if (seen[y]++) {
-					tfind(f, "lgbm.tree.structure", "node", y, "the node is referenced more than once");
-					ok = false;
-				}
-			} else {
-				int64_t leaf = ~y;
-				if (y == INT64_MIN || leaf >= L) {
+			/* leaf or node is a coin toss per child: choose the slot in
+			 * seen[] (nodes, then leaves) without a branch to mispredict */
+			bool is_leaf = y < 0;
+			uint64_t leaf = (uint64_t)~y; /* huge for y = INT64_MIN */
+			bool in_range = is_leaf ? leaf < (uint64_t)L : y > 0 && y < internal;
+			uint64_t slot = is_leaf ? (uint64_t)internal + leaf : (uint64_t)y;
+			ordered &= is_leaf | (y > i);
+			if (!in_range) {
+				if (is_leaf)
 					tfind(f, "lgbm.tree.child_out_of_range", "node", i,
 					      "%s child %lld names leaf %lld of %lld", k ? "right" : "left", (long long)y,
-					      (long long)leaf, (long long)L);
-					ok = false;
-				} else if (seen[internal + leaf]++) {
-					tfind(f, "lgbm.tree.structure", "leaf", leaf, "the leaf is referenced more than once");
-					ok = false;
-				}
+					      (long long)~y, (long long)L);
+				else
+					tfind(f, "lgbm.tree.child_out_of_range", "node", i,
+					      "%s child %lld is not a node in [1, %lld)", k ? "right" : "left", (long long)y,
+					      (long long)internal);
+				ok = false;
+			} else if (seen[slot]++) {
+				if (is_leaf)
+					tfind(f, "lgbm.tree.structure", "leaf", (int64_t)leaf, "the leaf is referenced more than once");
+				else
+					tfind(f, "lgbm.tree.structure", "node", y, "the node is referenced more than once");
+				ok = false;
 			}
 		}
 	}
@@ -510,7 +482,7 @@ static void check_structure(tf *f, lgbm_tree *t, int64_t L)
 				break;
 			}
 	}
-	if (ok && internal > 0) {
+	if (ok && internal > 0 && !ordered) {
 		/* every node referenced once: a walk from the root must meet them
 		 * all, or the rest forms a cycle */
 		memset(seen, 0, (size_t)internal);
@@ -657,15 +629,16 @@ void lgbm_check_tree(lgbm_ctx *c, size_t index)
 			bool known = true;
 			int64_t kids[2] = { t->left.v[i], t->right.v[i] };
 			for (int k = 0; k < 2; k++) {
+				/* as in check_structure: pick the array without a branch */
 				int64_t y = kids[k];
-				int64_t add = 0;
-				if (y < 0 && y != INT64_MIN && ~y < L)
-					add = t->leaf_count.v[~y];
-				else if (y > 0 && y < I)
-					add = t->internal_count.v[y];
-				else
+				bool is_leaf = y < 0;
+				uint64_t at = is_leaf ? (uint64_t)~y : (uint64_t)y;
+				const msi_i64vec *counts = is_leaf ? &t->leaf_count : &t->internal_count;
+				if (is_leaf ? at >= (uint64_t)L : y <= 0 || y >= I) {
 					known = false;
-				if (known && __builtin_add_overflow(sum, add, &sum))
+					continue;
+				}
+				if (known && __builtin_add_overflow(sum, counts->v[at], &sum))
 					known = false;
 			}
 			if (known && sum != t->internal_count.v[i]) {
