@@ -85,9 +85,6 @@ typedef struct onnx_walk {
 	uint64_t stop;          /* offset of the field where the walk stopped */
 } onnx_walk;
 
-/* Called for each complete field: a varint value, or the offset and length
- * of a length-delimited value. */
-typedef void (*onnx_field_fn)(const onnx_src *s, uint64_t field, uint64_t value, uint64_t off, void *user);
 
 /* Checks the first bytes of a length-delimited value whose field number is
  * known: names must be short text (SavedModel's saved_model.pb also starts
@@ -125,7 +122,7 @@ static void varint_failed(onnx_walk *w, bool at_end, size_t left_before)
 		w->bad = true;
 }
 
-static void walk_model(const onnx_src *s, onnx_walk *w, onnx_field_fn fn, void *user)
+static void sniff_walk(const onnx_src *s, onnx_walk *w)
 {
 	memset(w, 0, sizeof *w);
 	uint64_t off = 0;
@@ -178,8 +175,6 @@ static void walk_model(const onnx_src *s, onnx_walk *w, onnx_field_fn fn, void *
 				if (w->fields == 0)
 					w->first_is_ir = true;
 			}
-			if (fn)
-				fn(s, field, v, 0, user);
 			off += c.pos;
 			w->fields++;
 			continue;
@@ -207,8 +202,6 @@ static void walk_model(const onnx_src *s, onnx_walk *w, onnx_field_fn fn, void *
 			w->has_graph = true;
 		if (field == 8)
 			w->has_opset = true;
-		if (fn)
-			fn(s, field, len, content, user);
 		off = content + len;
 		w->fields++;
 	}
@@ -280,7 +273,7 @@ static int sniff(const msi_view *v)
 			return 0;
 		onnx_src os = { s, NULL, 0, s->size };
 		onnx_walk w;
-		walk_model(&os, &w, NULL, NULL);
+		sniff_walk(&os, &w);
 		msi_source_release(s);
 		/* a listing needs a complete model: its other files are data */
 		int score = walk_score(&w);
@@ -293,7 +286,7 @@ static int sniff(const msi_view *v)
 		return 0;
 	onnx_src os = { v->src, v->head, v->head_len, v->size };
 	onnx_walk w;
-	walk_model(&os, &w, NULL, NULL);
+	sniff_walk(&os, &w);
 	return walk_score(&w);
 }
 
