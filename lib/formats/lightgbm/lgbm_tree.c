@@ -179,10 +179,12 @@ static int parse_ints(lgbm_tree *t, const char *key, const char *s, size_t n, ms
 
 /* A plain decimal token, [-]digits[.digits][(e|E)[+-]digits], read in one
  * pass from s[*i]: true when it ends at a space or the line end and is
- * finite for sure (at most 308 significant integer places, exponent
- * included, so it stays below DBL_MAX = 1.8e308; a negative exponent can
- * only underflow, which is finite). *integral: no '.' and no exponent.
- * Anything else goes the slow way, which decides exactly. */
+ * finite for sure: at most 300 integer digits and, with a positive
+ * exponent, at most 308 places before the point, leading zeros aside, so
+ * below 1e308 < DBL_MAX (a negative exponent can only underflow, which is
+ * finite). *integral: no '.' and no exponent. Anything else goes to
+ * lgbm_parse_double: inf, nan, ".5", "+1", larger exponents (a token too
+ * long for it does not parse). */
 static bool plain_finite(const char *s, size_t n, size_t *i, bool *integral)
 {
 	size_t k = *i;
@@ -209,8 +211,15 @@ static bool plain_finite(const char *s, size_t n, size_t *i, bool *integral)
 		int e = 0;
 		for (; k < n && is_digit(s[k]) && k - e0 < 3; k++)
 			e = e * 10 + (s[k] - '0');
-		if (k == e0 || k - e0 > 2 || (!eneg && digits + (size_t)e > 308))
+		if (k == e0 || k - e0 > 2)
 			return false;
+		if (!eneg) {
+			size_t zeros = 0; /* leading zeros are not places */
+			while (zeros < digits && s[d0 + zeros] == '0')
+				zeros++;
+			if (digits - zeros + (size_t)e > 308)
+				return false;
+		}
 	}
 	if (k < n && s[k] != ' ')
 		return false;
@@ -317,10 +326,10 @@ int lgbm_tree_line(lgbm_ctx *c, const char *s, size_t n)
 	int64_t x;
 #define SCALAR(name, field)                                                          \
 	if (key_eq(s, kl, name)) {                                                   \
-		if (!lgbm_parse_int(val, vl, &x) && !t->bad_values++)                \
-			snprintf(t->bad_key, sizeof t->bad_key, "%s", name);         \
-		else                                                                 \
+		if (lgbm_parse_int(val, vl, &x))                                     \
 			t->field = x;                                                \
+		else                                                                 \
+			bad_value(t, name);                                          \
 		return MS_OK;                                                        \
 	}
 	SCALAR("num_leaves", num_leaves)
