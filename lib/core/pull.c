@@ -150,34 +150,8 @@ int msi_pull_skip(msi_pull *p, msi_pull_tok tok)
 		return p->rc;
 	if (tok != MSI_PULL_OBJECT && tok != MSI_PULL_ARRAY)
 		return MS_OK;
-	if (!p->ubjson)
-		return msi_pl_json_skip(p);
-	size_t target = p->depth - 1;
-	while (p->depth > target) {
-		msi_pull_frame *f = &p->stack[p->depth];
-		if (p->ubjson && f->typed && f->left > 0) {
-			/* a typed run: step over it without decoding */
-			uint64_t bytes = (uint64_t)f->left * ub_size(f->typed);
-			while (bytes) {
-				size_t have = (size_t)(p->end - p->p);
-				if (have == 0) {
-					if (!msi_pl_fill(p, 1) || p->p == p->end)
-						return p->rc != MS_OK ? p->rc : (msi_pl_truncated(p), p->rc);
-					continue;
-				}
-				size_t step = (size_t)MSI_MIN((uint64_t)have, bytes);
-				p->p += step;
-				bytes -= step;
-			}
-			f->left = 0;
-			f->state = ST_AFTER_VALUE;
-		}
-		if (msi_pull_next(p) == MSI_PULL_ERROR)
-			return p->rc;
-	}
-	return MS_OK;
+	return p->ubjson ? msi_pl_ub_skip(p) : msi_pl_json_skip(p);
 }
-
 
 void msi_i64vec_free(msi_i64vec *v)
 {

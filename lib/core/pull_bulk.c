@@ -60,28 +60,6 @@ static inline bool u8_push(msi_pull *p, msi_u8vec *v, uint8_t x)
 	return true;
 }
 
-/* The value of the n (1 to 8) ASCII digits at q; reads q[0..8). Eight
- * digits at once (the bytes after the n digits are shifted out). */
-static inline uint64_t digits_value(const uint8_t *q, unsigned n)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint64_t v;
-	memcpy(&v, q, 8);
-	v -= 0x3030303030303030ull;
-	v <<= 8 * (8 - n);
-	v = v * 10 + (v >> 8);
-	v = ((v & 0x000000FF000000FFull) * (100 + (1000000ull << 32)) +
-	     ((v >> 16) & 0x000000FF000000FFull) * (1 + (10000ull << 32))) >> 32;
-	return v;
-#else
-	uint64_t v = 0;
-	for (unsigned k = 0; k < n; k++)
-		v = v * 10 + (uint64_t)(q[k] - '0');
-	return v;
-#endif
-}
-
-
 /* JSON: the separator after an element of the current array; returns 1 at
  * ']' (consumed, frame popped), 0 after ',' (consumed), -1 on error. */
 static int json_after_element(msi_pull *p)
@@ -177,9 +155,46 @@ int msi_pull_ints(msi_pull *p, msi_i64vec *out, size_t *bad)
 			int64_t *dst = out->v + out->len;
 			switch (f->typed) {
 			case 'i': for (size_t k = 0; k < n; k++) dst[k] = (int8_t)b[k]; break;
-			case 'U': for (size_t k = 0; k < n; k++) dst[k] = b[k]; break;
+			case 'U': {
+				size_t k = 0;
+#ifdef PULL_SSE2
+				/* sixteen at a time, zero-extended to 64 bits */
+				const __m128i z = _mm_setzero_si128();
+				for (; n - k >= 16; k += 16) {
+					__m128i v = _mm_loadu_si128((const __m128i *)(b + k));
+					__m128i h[2] = { _mm_unpacklo_epi8(v, z), _mm_unpackhi_epi8(v, z) };
+					for (int j = 0; j < 2; j++) {
+						__m128i lo = _mm_unpacklo_epi16(h[j], z), hi = _mm_unpackhi_epi16(h[j], z);
+						int64_t *d = dst + k + 8 * j;
+						_mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi32(lo, z));
+						_mm_storeu_si128((__m128i *)(d + 2), _mm_unpackhi_epi32(lo, z));
+						_mm_storeu_si128((__m128i *)(d + 4), _mm_unpacklo_epi32(hi, z));
+						_mm_storeu_si128((__m128i *)(d + 6), _mm_unpackhi_epi32(hi, z));
+					}
+				}
+#endif
+				for (; k < n; k++)
+					dst[k] = b[k];
+				break;
+			}
 			case 'I': for (size_t k = 0; k < n; k++) dst[k] = (int16_t)(b[2 * k] << 8 | b[2 * k + 1]); break;
-			case 'l': for (size_t k = 0; k < n; k++) dst[k] = (int32_t)msi_be32(b + 4 * k); break;
+			case 'l': {
+				size_t k = 0;
+#ifdef PULL_SSE2
+				/* four at a time: byte-swapped, sign-extended to 64 bits */
+				for (; n - k >= 4; k += 4) {
+					__m128i v = _mm_loadu_si128((const __m128i *)(b + 4 * k));
+					v = _mm_or_si128(_mm_slli_epi16(v, 8), _mm_srli_epi16(v, 8));
+					v = _mm_shufflehi_epi16(_mm_shufflelo_epi16(v, 0xB1), 0xB1);
+					__m128i sign = _mm_srai_epi32(v, 31);
+					_mm_storeu_si128((__m128i *)(dst + k), _mm_unpacklo_epi32(v, sign));
+					_mm_storeu_si128((__m128i *)(dst + k + 2), _mm_unpackhi_epi32(v, sign));
+				}
+#endif
+				for (; k < n; k++)
+					dst[k] = (int32_t)msi_be32(b + 4 * k);
+				break;
+			}
 			default: for (size_t k = 0; k < n; k++) dst[k] = (int64_t)msi_be64(b + 8 * k); break;
 			}
 			out->len += n;
@@ -200,19 +215,58 @@ int msi_pull_ints(msi_pull *p, msi_i64vec *out, size_t *bad)
 		}
 		for (;;) {
 			{
-				/* hot loop, while the window holds 32 bytes more: [-]1 to 7
+				/* hot loop, while the window holds 32 bytes more: [-]1 to 18
 				 * digits, then ',' or ']'; anything else goes the way below */
 				const uint8_t *s = p->p, *e = p->end;
 				int stop = 0;
 				int64_t *ov = out->v;
 				size_t olen = out->len;
 				while (e - s >= 32) {
-					const uint8_t *q = s + (*s == '-');
-					unsigned n = digits8(q);
-					if (n == 0 || n == 8 || (q[0] == '0' && n > 1))
+#ifdef PULL_SSE2
+					/* eight one-digit elements "d,d,d,d,d,d,d,d," at once
+					 * (split_type and default_left are all 0 or 1) */
+					if (s[1] == ',' && s[15] == ',' && out->cap - olen >= 8) {
+						/* per 16-bit lane: digit ^ '0' (0..9 only for a
+						 * digit) and ',' ^ ',' (0 only for a comma) */
+						__m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)s),
+						                          _mm_set1_epi16((short)(',' << 8 | '0')));
+						__m128i zero = _mm_setzero_si128();
+						__m128i ok = _mm_cmpeq_epi16(_mm_subs_epu16(x, _mm_set1_epi16(9)), zero);
+						if (_mm_movemask_epi8(ok) == 0xFFFF) {
+							__m128i lo = _mm_unpacklo_epi16(x, zero), hi = _mm_unpackhi_epi16(x, zero);
+							_mm_storeu_si128((__m128i *)(ov + olen), _mm_unpacklo_epi32(lo, zero));
+							_mm_storeu_si128((__m128i *)(ov + olen + 2), _mm_unpackhi_epi32(lo, zero));
+							_mm_storeu_si128((__m128i *)(ov + olen + 4), _mm_unpacklo_epi32(hi, zero));
+							_mm_storeu_si128((__m128i *)(ov + olen + 6), _mm_unpackhi_epi32(hi, zero));
+							olen += 8;
+							s += 16;
+							continue;
+						}
+					}
+#endif
+					/* byte at a time: the numbers here are mostly 1 to 3
+					 * digits, where that beats the 8-byte parse; at most 18
+					 * digits, so v cannot overflow */
+					uint64_t neg = *s == '-'; /* a local: the stores below may alias s */
+					const uint8_t *q = s + neg;
+					uint64_t v = (uint8_t)(*q - '0');
+					if (v >= 10)
 						break;
-					uint64_t v = digits_value(q, n);
-					if (q[n] != ',' && q[n] != ']')
+					q++;
+					unsigned d = (uint8_t)(*q - '0');
+					if (d < 10) {
+						if (v == 0)
+							break; /* a leading zero */
+						const uint8_t *lim = q + 17;
+						do {
+							v = v * 10 + d;
+							d = (uint8_t)(*++q - '0');
+						} while (d < 10 && q < lim);
+						if (d < 10)
+							break;
+					}
+					uint8_t c = *q;
+					if (c != ',' && c != ']')
 						break;
 					if (olen == out->cap) {
 						out->len = olen;
@@ -220,14 +274,10 @@ int msi_pull_ints(msi_pull *p, msi_i64vec *out, size_t *bad)
 							return p->rc;
 						ov = out->v;
 					}
-					ov[olen++] = *s == '-' ? -(int64_t)v : (int64_t)v;
-					s = q + n + 1;
-					if (q[n] == ']') {
+					ov[olen++] = (int64_t)((v ^ -neg) + neg);
+					s = q + 1;
+					if (c == ']') {
 						stop = 1;
-						break;
-					}
-					if ((uint8_t)(*s - '0') >= 10 && *s != '-') {
-						stop = 2;
 						break;
 					}
 				}
@@ -237,12 +287,12 @@ int msi_pull_ints(msi_pull *p, msi_i64vec *out, size_t *bad)
 					msi_pl_pop(p);
 					return MS_OK;
 				}
-				if (stop == 2) {
-					if (!msi_pl_json_ws(p))
-						return p->rc != MS_OK ? p->rc : (msi_pl_truncated(p), p->rc);
-					if (*p->p == ']')
-						return msi_pl_fail(p, MS_EFORMAT, false, "expected a value"), p->rc;
-				}
+				/* the loop stops at an element's start (or after a
+				 * comma: white space or a misplaced ']' may follow) */
+				if (!msi_pl_json_ws(p))
+					return p->rc != MS_OK ? p->rc : (msi_pl_truncated(p), p->rc);
+				if (*p->p == ']')
+					return msi_pl_fail(p, MS_EFORMAT, false, "expected a value"), p->rc;
 			}
 			/* fast path: a short plain integer followed by ',' or ']' */
 			if (p->end - p->p < 64 && !p->eof && !msi_pl_fill(p, NUMBER_MAX))
@@ -360,8 +410,32 @@ int msi_pull_floats(msi_pull *p, size_t *count, size_t *nonfinite, size_t *bad, 
 			}
 			if (f->typed == 'd' && !first) {
 				/* the common case: float32 runs, finiteness by exponent bits */
-				size_t nbad = 0;
-				for (size_t k = 0; k < n; k++) {
+				size_t nbad = 0, k = 0;
+#ifdef PULL_SSE2
+				/* four at a time: big-endian bytes b0 b1 are non-finite
+				 * when b0 & 0x7F == 0x7F and b1 & 0x80, i.e. the
+				 * little-endian word & 0x807F == 0x807F */
+				const __m128i expo = _mm_set1_epi32(0x807F), one = _mm_set1_epi8(1);
+				while (n - k >= 4) {
+					/* lanes count at most 2^16 per block: no overflow */
+					size_t stop_at = k + MSI_MIN(n - k, (size_t)1 << 18) / 4 * 4;
+					__m128i acc = _mm_setzero_si128();
+					for (; k < stop_at; k += 4) {
+						__m128i v = _mm_loadu_si128((const __m128i *)(b + 4 * k));
+						__m128i nf = _mm_cmpeq_epi32(_mm_and_si128(v, expo), expo);
+						acc = _mm_sub_epi32(acc, nf);
+						if (flags) {
+							__m128i w = _mm_packs_epi32(nf, nf);
+							uint32_t four = (uint32_t)_mm_cvtsi128_si32(_mm_and_si128(_mm_packs_epi16(w, w), one));
+							memcpy(flags->v + flags->len + k, &four, 4);
+						}
+					}
+					uint32_t lanes[4];
+					_mm_storeu_si128((__m128i *)lanes, acc);
+					nbad += (size_t)lanes[0] + lanes[1] + lanes[2] + lanes[3];
+				}
+#endif
+				for (; k < n; k++) {
 					uint8_t fl = f32_nonfinite(msi_be32(b + 4 * k));
 					nbad += fl;
 					if (flags)
@@ -423,13 +497,24 @@ int msi_pull_floats(msi_pull *p, size_t *count, size_t *nonfinite, size_t *bad, 
 				size_t cnt = 0;
 				int stop = 0;
 				while (e - s >= 80) {
+					/* XGBoost writes one integer digit before the point
+					 * ("-5.075121E-1"), so the integer part and the
+					 * exponent go a byte at a time, the fraction 8 */
 					const uint8_t *q = s + (*s == '-');
-					unsigned n = digits8(q);
-					if (n == 0 || (n == 8 && (uint8_t)(q[8] - '0') < 10) || (q[0] == '0' && n > 1))
+					if ((uint8_t)(*q - '0') >= 10)
 						break;
-					q += n;
+					if ((uint8_t)(q[1] - '0') < 10) {
+						if (*q == '0')
+							break; /* a leading zero */
+						unsigned n = digits8(q + 1);
+						if (n == 8)
+							break; /* more than 8 integer digits */
+						q += n;
+					}
+					q++;
 					if (*q == '.') {
 						const uint8_t *f0 = ++q;
+						unsigned n;
 						do {
 							n = digits8(q);
 							q += n;
@@ -437,24 +522,28 @@ int msi_pull_floats(msi_pull *p, size_t *count, size_t *nonfinite, size_t *bad, 
 						if (q == f0)
 							break;
 					}
-					if ((*q | 0x20) == 'e') {
-						q++;
-						q += *q == '-' || *q == '+';
-						n = digits8(q);
-						if (!(n == 1 || (n == 2 && q[0] < '3')))
+					uint8_t c = *q;
+					if ((c | 0x20) == 'e') {
+						c = *++q;
+						q += c == '-' || c == '+';
+						unsigned x = (uint8_t)(*q - '0');
+						if (x >= 10)
 							break;
-						q += n;
+						q++;
+						if ((uint8_t)(*q - '0') < 10) {
+							/* two digits, below 30 */
+							if (x >= 3 || (uint8_t)(q[1] - '0') < 10)
+								break;
+							q++;
+						}
+						c = *q;
 					}
-					if (*q != ',' && *q != ']')
+					if (c != ',' && c != ']')
 						break;
 					cnt++;
 					s = q + 1;
-					if (*q == ']') {
+					if (c == ']') {
 						stop = 1;
-						break;
-					}
-					if ((uint8_t)(*s - '0') >= 10 && *s != '-') {
-						stop = 2;
 						break;
 					}
 				}
@@ -482,12 +571,12 @@ int msi_pull_floats(msi_pull *p, size_t *count, size_t *nonfinite, size_t *bad, 
 					msi_pl_pop(p);
 					return MS_OK;
 				}
-				if (stop == 2) {
-					if (!msi_pl_json_ws(p))
-						return p->rc != MS_OK ? p->rc : (msi_pl_truncated(p), p->rc);
-					if (*p->p == ']')
-						return msi_pl_fail(p, MS_EFORMAT, false, "expected a value"), p->rc;
-				}
+				/* the loop stops at an element's start (or after a
+				 * comma: white space or a misplaced ']' may follow) */
+				if (!msi_pl_json_ws(p))
+					return p->rc != MS_OK ? p->rc : (msi_pl_truncated(p), p->rc);
+				if (*p->p == ']')
+					return msi_pl_fail(p, MS_EFORMAT, false, "expected a value"), p->rc;
 			}
 			/* fast path: [-]digits[.digits][E[+-]dd] with at most 8 integer
 			 * digits and a small exponent (always a finite float32),

@@ -110,5 +110,7 @@ static inline uint64_t be_load(const uint8_t *b, size_t n)
 }
 
 msi_pull_tok msi_pl_ub_next(msi_pull *p);
+/* Steps over the rest of the open container, then pops it. */
+int msi_pl_ub_skip(msi_pull *p);
 
 #endif

@@ -232,6 +232,22 @@ bool msi_pl_json_string(msi_pull *p)
 	for (;;) {
 		size_t n = (size_t)(p->end - p->p);
 		while (i < n) {
+#ifdef PULL_SSE2
+			if (n - i >= 16) {
+				/* 16 bytes at a time to the next quote, backslash or
+				 * control character */
+				__m128i v = _mm_loadu_si128((const __m128i *)(p->p + i));
+				__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+				                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+				                         _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v));
+				unsigned bits = (unsigned)_mm_movemask_epi8(m);
+				if (!bits) {
+					i += 16;
+					continue;
+				}
+				i += (size_t)__builtin_ctz(bits);
+			}
+#endif
 			uint8_t c = p->p[i];
 			if (c == '"')
 				break;
@@ -426,8 +442,9 @@ msi_pull_tok msi_pl_json_next(msi_pull *p)
 		return MSI_PULL_ERROR;
 	/* the key stays in the window or scratch: ':' and white space never
 	 * move the window when the key came from scratch; when it came from the
-	 * window, a refill could, so copy it first */
-	if (p->str != p->scratch.data) {
+	 * window, a refill could, so copy it first (unless the window already
+	 * holds the rest of the data: it never moves then) */
+	if (p->str != p->scratch.data && !p->eof) {
 		p->scratch.len = 0;
 		msi_buf_append(&p->scratch, p->str, p->len);
 		if (p->scratch.failed)
@@ -454,19 +471,24 @@ int msi_pl_json_skip(msi_pull *p)
 		const uint8_t *s = p->p, *e = p->end;
 		while (s < e) {
 #ifdef PULL_SSE2
-			while (e - s >= 16) {
-				__m128i v = _mm_loadu_si128((const __m128i *)s);
-				__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-				                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('['))),
-				                         _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(']')),
-				                                      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('{')),
-				                                                   _mm_cmpeq_epi8(v, _mm_set1_epi8('}')))));
-				unsigned bits = (unsigned)_mm_movemask_epi8(m);
-				if (bits) {
-					s += __builtin_ctz(bits);
-					break;
+			/* 32 bytes at a time: a byte is a candidate when it is '"' or
+			 * when c & 0xD9 == 0x59, which brackets and braces are (so are
+			 * 'Y', '_', 'y' and DEL: the table below tells) */
+			while (e - s >= 32) {
+				__m128i a = _mm_loadu_si128((const __m128i *)s);
+				__m128i b = _mm_loadu_si128((const __m128i *)(s + 16));
+				__m128i mask = _mm_set1_epi8((char)0xD9), br = _mm_set1_epi8(0x59), q = _mm_set1_epi8('"');
+				__m128i ma = _mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(a, mask), br), _mm_cmpeq_epi8(a, q));
+				__m128i mb = _mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(b, mask), br), _mm_cmpeq_epi8(b, q));
+				uint32_t bits = (uint32_t)_mm_movemask_epi8(ma) | (uint32_t)_mm_movemask_epi8(mb) << 16;
+				if (!bits) {
+					s += 32;
+					continue;
 				}
-				s += 16;
+				s += __builtin_ctz(bits);
+				if (skip_special[*s])
+					break;
+				s++;
 			}
 #endif
 			while (e - s >= 4 && !skip_special[s[0]] && !skip_special[s[1]] && !skip_special[s[2]] &&

@@ -5,6 +5,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "xgb.h"
 
@@ -115,7 +118,9 @@ static void tfind(tree_findings *tf, const char *code, int64_t node, const char 
 	xgb_find(tf->c, code, where, "%s", msg);
 }
 
-static void check_categories(tree_findings *tf, xgb_tree *t, size_t n)
+/* `cat_splits`: false when no split is categorical (the last check then
+ * has nothing to find). */
+static void check_categories(tree_findings *tf, xgb_tree *t, size_t n, bool cat_splits)
 {
 	size_t k = t->cat_nodes.len;
 	if (!t->has_cat_nodes && !t->has_cat_segments && !t->has_cat_sizes && !t->has_categories)
@@ -151,7 +156,7 @@ static void check_categories(tree_findings *tf, xgb_tree *t, size_t n)
 			      (long long)size, t->categories.len);
 	}
 	/* every categorical split has its categories listed */
-	if (t->split_type.len == n) {
+	if (t->split_type.len == n && cat_splits) {
 		size_t j = 0;
 		for (size_t node = 0; node < n; node++) {
 			if (t->split_type.v[node] != 1 || t->left.v[node] == -1)
@@ -163,6 +168,88 @@ static void check_categories(tree_findings *tf, xgb_tree *t, size_t n)
 				      "a categorical split without an entry in categories_nodes");
 		}
 	}
+}
+
+/* The bitwise or of n values (two at a time where SSE2 is there). */
+static uint64_t or_all(const int64_t *v, size_t n)
+{
+	uint64_t acc = 0;
+	size_t i = 0;
+#ifdef __SSE2__
+	__m128i a = _mm_setzero_si128();
+	for (; n - i >= 2; i += 2)
+		a = _mm_or_si128(a, _mm_loadu_si128((const __m128i *)(v + i)));
+	uint64_t two[2];
+	_mm_storeu_si128((__m128i *)two, a);
+	acc = two[0] | two[1];
+#endif
+	for (; i < n; i++)
+		acc |= (uint64_t)v[i];
+	return acc;
+}
+
+static bool any_byte(const uint8_t *v, size_t n)
+{
+	size_t i = 0;
+#ifdef __SSE2__
+	__m128i a = _mm_setzero_si128();
+	for (; n - i >= 16; i += 16)
+		a = _mm_or_si128(a, _mm_loadu_si128((const __m128i *)(v + i)));
+	if (_mm_movemask_epi8(_mm_cmpeq_epi8(a, _mm_setzero_si128())) != 0xFFFF)
+		return true;
+#endif
+	for (; i < n; i++)
+		if (v[i])
+			return true;
+	return false;
+}
+
+/*
+ * The common tree in one pass and no finding: no deleted node; split_type
+ * and default_left all 0 or 1; every split condition finite; leaves with
+ * right child -1; every split with a split index in [0, 2^31 - 1) and two
+ * distinct later nodes that name it as their parent; and the splits
+ * account for all n - 1 other nodes. Then each non-root node has exactly
+ * one parent before it, so every node is reached from the root, once, and
+ * the per-node checks and the walk in xgb_check_tree would report nothing.
+ * False: anything else (xgb_check_tree then looks closer). Sets the
+ * largest split index and its first node, and whether a split is
+ * categorical.
+ */
+static bool tree_is_plain(const xgb_tree *t, size_t n, int64_t *maxs, int64_t *maxs_node, bool *cat_splits)
+{
+	const int64_t *L = t->left.v, *R = t->right.v, *P = t->parent.v, *SI = t->split_index.v;
+	const int64_t *ST = t->split_type.len == n ? t->split_type.v : NULL;
+	if ((ST && or_all(ST, n) > 1) || (t->default_left.len == n && or_all(t->default_left.v, n) > 1) ||
+	    (t->cond_flags.len == n && any_byte(t->cond_flags.v, n)))
+		return false;
+	size_t splits = 0;
+	int64_t mx = -1, mxn = -1;
+	bool cat = false;
+	for (size_t i = 0; i < n; i++) {
+		int64_t l = L[i], r = R[i], si = SI[i];
+		if (l == -1) {
+			if (r != -1 || si == XGB_DELETED_SPLIT || si == (int64_t)0xFFFFFFFF)
+				return false;
+			continue;
+		}
+		size_t after = n - i - 1; /* nodes after i */
+		if ((uint64_t)l - i - 1 >= after || (uint64_t)r - i - 1 >= after || l == r || P[l] != (int64_t)i ||
+		    P[r] != (int64_t)i || (uint64_t)si >= XGB_DELETED_SPLIT)
+			return false;
+		if (si > mx) {
+			mx = si;
+			mxn = (int64_t)i;
+		}
+		cat |= ST && ST[i] == 1;
+		splits++;
+	}
+	if (2 * splits != n - 1)
+		return false;
+	*maxs = mx;
+	*maxs_node = mxn;
+	*cat_splits = cat;
+	return true;
 }
 
 void xgb_check_tree(xgb_ctx *c, size_t index)
@@ -217,88 +304,97 @@ void xgb_check_tree(xgb_ctx *c, size_t index)
 	if (!lengths_ok || t->right.len != n || t->parent.len != n || t->split_index.len != n)
 		goto done;
 
-	/* scratch reused across trees */
-	if (c->scratch_cap < n) {
-		msi_free(c->scratch);
-		c->scratch = msi_malloc(n * (2 * sizeof(int64_t) + 1) + sizeof(int64_t));
-		c->scratch_cap = c->scratch ? n : 0;
-		if (!c->scratch)
-			goto done;
-	}
-	int64_t *stack = c->scratch;
-	uint8_t *color = (uint8_t *)(stack + 2 * n + 1);
-	memset(color, 0, n);
-	size_t deleted = 0;
 	/* the arrays in locals: tfind cannot change them, the compiler cannot
 	 * know that */
-	const int64_t *L = t->left.v, *R = t->right.v, *P = t->parent.v, *SI = t->split_index.v;
-	const int64_t *ST = t->split_type.len == n ? t->split_type.v : NULL;
-	const int64_t *DL = t->default_left.len == n ? t->default_left.v : NULL;
-	const uint8_t *CF = t->cond_flags.len == n ? t->cond_flags.v : NULL;
-	/* simple: no deleted node and every split names two distinct later
-	 * nodes that name it as their parent. Then every node has at most one
-	 * parent, edges only go forward, so from the root there is no cycle and
-	 * no node is reached twice, and one forward pass finds what the walk
-	 * below would reach. */
+	const int64_t *L = t->left.v, *R = t->right.v, *P = t->parent.v;
+	size_t deleted = 0;
+	bool cat_splits = false;
+	bool plain = tree_is_plain(t, n, &maxs, &maxs_node, &cat_splits);
+	int64_t *stack = NULL;
+	uint8_t *color = NULL;
 	bool simple = true;
-	for (size_t i = 0; i < n; i++) {
-		int64_t l = L[i], r = R[i];
-		int64_t si = SI[i];
-		if (si == XGB_DELETED_SPLIT || si == (int64_t)0xFFFFFFFF) {
-			deleted++;
-			simple = false;
-			continue;
+	if (plain) {
+		categorical = cat_splits;
+	} else {
+		/* scratch reused across trees */
+		if (c->scratch_cap < n) {
+			msi_free(c->scratch);
+			c->scratch = msi_malloc(n * (2 * sizeof(int64_t) + 1) + sizeof(int64_t));
+			c->scratch_cap = c->scratch ? n : 0;
+			if (!c->scratch)
+				goto done;
 		}
-		if (ST && ST[i] != 0 && ST[i] != 1)
-			tfind(&tf, "xgb.tree.split_type", (int64_t)i, "split_type %lld is neither 0 (numerical) nor 1 (categorical)",
-			      (long long)ST[i]);
-		if (DL && DL[i] != 0 && DL[i] != 1)
-			tfind(&tf, "xgb.tree.default_left", (int64_t)i, "default_left %lld is not 0 or 1", (long long)DL[i]);
-		bool cat = ST && ST[i] == 1;
-		if (l == -1) {
-			if (r != -1)
-				tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i,
-				      "a leaf (left child -1) has right child %lld", (long long)r);
-			if (CF && CF[i])
-				tfind(&tf, "xgb.tree.nonfinite", (int64_t)i, "the leaf value is not a finite number");
-			continue;
-		}
-		bool l_ok = l >= 1 && (uint64_t)l < n, r_ok = r >= 1 && (uint64_t)r < n;
-		if (l_ok && r_ok && l != r && P[l] == (int64_t)i && P[r] == (int64_t)i && l > (int64_t)i && r > (int64_t)i) {
-			/* the common case: nothing to report about the children */
-		} else {
-			simple = false;
-			if (l == 0 || r == 0) {
-				/* the root is every node's ancestor: XGBoost loops forever */
-				tfind(&tf, "xgb.tree.cycle", (int64_t)i, "%s child is the root: the tree has a cycle",
-				      l == 0 ? "the left" : "the right");
+		stack = c->scratch;
+		color = (uint8_t *)(stack + 2 * n + 1);
+		memset(color, 0, n);
+		const int64_t *SI = t->split_index.v;
+		const int64_t *ST = t->split_type.len == n ? t->split_type.v : NULL;
+		const int64_t *DL = t->default_left.len == n ? t->default_left.v : NULL;
+		const uint8_t *CF = t->cond_flags.len == n ? t->cond_flags.v : NULL;
+		/* simple: no deleted node and every split names two distinct later
+		 * nodes that name it as their parent. Then every node has at most one
+		 * parent, edges only go forward, so from the root there is no cycle and
+		 * no node is reached twice, and one forward pass finds what the walk
+		 * below would reach. */
+		for (size_t i = 0; i < n; i++) {
+			int64_t l = L[i], r = R[i];
+			int64_t si = SI[i];
+			if (si == XGB_DELETED_SPLIT || si == (int64_t)0xFFFFFFFF) {
+				deleted++;
+				simple = false;
 				continue;
 			}
-			if (!l_ok)
-				tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "left child %lld is outside [1, %zu)",
-				      (long long)l, n);
-			if (!r_ok)
-				tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "right child %lld is outside [1, %zu)",
-				      (long long)r, n);
-			if (l_ok && r_ok && l == r)
-				tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "both children are node %lld", (long long)l);
-			if (l_ok && P[l] != (int64_t)i)
-				tfind(&tf, "xgb.tree.parent_mismatch", l, "parent is %lld, but node %zu names it as its left child",
-				      (long long)P[l], i);
-			if (r_ok && P[r] != (int64_t)i)
-				tfind(&tf, "xgb.tree.parent_mismatch", r, "parent is %lld, but node %zu names it as its right child",
-				      (long long)P[r], i);
+			if (ST && ST[i] != 0 && ST[i] != 1)
+				tfind(&tf, "xgb.tree.split_type", (int64_t)i, "split_type %lld is neither 0 (numerical) nor 1 (categorical)",
+				      (long long)ST[i]);
+			if (DL && DL[i] != 0 && DL[i] != 1)
+				tfind(&tf, "xgb.tree.default_left", (int64_t)i, "default_left %lld is not 0 or 1", (long long)DL[i]);
+			bool cat = ST && ST[i] == 1;
+			if (l == -1) {
+				if (r != -1)
+					tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i,
+					      "a leaf (left child -1) has right child %lld", (long long)r);
+				if (CF && CF[i])
+					tfind(&tf, "xgb.tree.nonfinite", (int64_t)i, "the leaf value is not a finite number");
+				continue;
+			}
+			bool l_ok = l >= 1 && (uint64_t)l < n, r_ok = r >= 1 && (uint64_t)r < n;
+			if (l_ok && r_ok && l != r && P[l] == (int64_t)i && P[r] == (int64_t)i && l > (int64_t)i && r > (int64_t)i) {
+				/* the common case: nothing to report about the children */
+			} else {
+				simple = false;
+				if (l == 0 || r == 0) {
+					/* the root is every node's ancestor: XGBoost loops forever */
+					tfind(&tf, "xgb.tree.cycle", (int64_t)i, "%s child is the root: the tree has a cycle",
+					      l == 0 ? "the left" : "the right");
+					continue;
+				}
+				if (!l_ok)
+					tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "left child %lld is outside [1, %zu)",
+					      (long long)l, n);
+				if (!r_ok)
+					tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "right child %lld is outside [1, %zu)",
+					      (long long)r, n);
+				if (l_ok && r_ok && l == r)
+					tfind(&tf, "xgb.tree.child_out_of_range", (int64_t)i, "both children are node %lld", (long long)l);
+				if (l_ok && P[l] != (int64_t)i)
+					tfind(&tf, "xgb.tree.parent_mismatch", l, "parent is %lld, but node %zu names it as its left child",
+					      (long long)P[l], i);
+				if (r_ok && P[r] != (int64_t)i)
+					tfind(&tf, "xgb.tree.parent_mismatch", r, "parent is %lld, but node %zu names it as its right child",
+					      (long long)P[r], i);
+			}
+			if (si < 0)
+				tfind(&tf, "xgb.tree.split_index", (int64_t)i, "split index %lld is negative", (long long)si);
+			else if (si > maxs) {
+				maxs = si;
+				maxs_node = (int64_t)i;
+			}
+			if (cat)
+				categorical = true;
+			else if (CF && CF[i])
+				tfind(&tf, "xgb.tree.nonfinite", (int64_t)i, "the split condition is not a finite number");
 		}
-		if (si < 0)
-			tfind(&tf, "xgb.tree.split_index", (int64_t)i, "split index %lld is negative", (long long)si);
-		else if (si > maxs) {
-			maxs = si;
-			maxs_node = (int64_t)i;
-		}
-		if (cat)
-			categorical = true;
-		else if (CF && CF[i])
-			tfind(&tf, "xgb.tree.nonfinite", (int64_t)i, "the split condition is not a finite number");
 	}
 	if (P[0] != XGB_ROOT_PARENT)
 		tfind(&tf, "xgb.tree.parent_mismatch", 0, "the root's parent is %lld, not %d", (long long)P[0],
@@ -311,7 +407,9 @@ void xgb_check_tree(xgb_ctx *c, size_t index)
 	if (t->loss_nonfinite)
 		tfind(&tf, "xgb.tree.loss_nonfinite", -1, "%zu loss changes are not finite numbers", t->loss_nonfinite);
 
-	if (simple) {
+	if (plain) {
+		/* every node is reached (see tree_is_plain) */
+	} else if (simple) {
 		/* reachability in one forward pass (colour 2: reached) */
 		color[0] = 2;
 		for (size_t i = 0; i < n; i++)
@@ -350,7 +448,7 @@ void xgb_check_tree(xgb_ctx *c, size_t index)
 	}
 	size_t unreachable = 0;
 	int64_t first = -1;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; !plain && i < n; i++) {
 		int64_t si = t->split_index.v[i];
 		if (color[i] == 0 && si != XGB_DELETED_SPLIT && si != (int64_t)0xFFFFFFFF) {
 			if (first < 0)
@@ -362,7 +460,7 @@ void xgb_check_tree(xgb_ctx *c, size_t index)
 		tfind(&tf, "xgb.tree.unreachable", first, "%zu nodes are not reachable from the root (first: node %lld)",
 		      unreachable, (long long)first);
 	if (lengths_ok)
-		check_categories(&tf, t, n);
+		check_categories(&tf, t, n, !plain || cat_splits);
 done:
 	if (categorical)
 		c->trees_categorical++;
