@@ -524,7 +524,12 @@ static void check_sparse(chk *c, const onnx_sparse *s)
 	}
 	if (nnz <= 0)
 		return;
-	uint64_t count = (uint64_t)nnz * (rank == 2 ? s->n_dims : 1);
+	uint64_t count;
+	if (!msi_mul_u64((uint64_t)nnz, rank == 2 ? s->n_dims : 1, &count)) {
+		add(c, "onnx.sparse.indices", "sparse tensor '%s': %lld entries of rank %zu overflow an index count",
+		    name, (long long)nnz, s->n_dims);
+		return;
+	}
 	int64_t *v = read_int64s(c, ix, count);
 	if (!v)
 		return; /* the size checks above have said what is wrong with the data */
