@@ -221,3 +221,16 @@ MS_EXTERN int ms_finding_code_get(size_t index, const char **code, ms_severity *
 		*meaning = msi_codes[index].meaning;
 	return MS_OK;
 }
+
+void msi_report_set_where(ms_report *r, size_t from, const char *where)
+{
+	for (size_t i = from; i < r->count; i++) {
+		char *w = msi_strdup(where ? where : "");
+		if (!w) {
+			r->failed = true;
+			return;
+		}
+		msi_free(r->items[i].where);
+		r->items[i].where = w;
+	}
+}

@@ -30,6 +30,10 @@ void msi_report_add(ms_report *r, const char *code, const char *where, const cha
  * count or cap findings before adding them). */
 void msi_report_addv(ms_report *r, const char *code, const char *where, const char *fmt, va_list ap);
 void msi_report_set_format(ms_report *r, const char *format);
+/* Gives the findings stored from index `from` on the location `where`: for
+ * a check that reports before its caller knows whether a location worth
+ * formatting is needed (ONNX writes a node's location only on a finding). */
+void msi_report_set_where(ms_report *r, size_t from, const char *where);
 /* Number of findings of at least this severity. */
 size_t msi_report_count_at_least(const ms_report *r, ms_severity s);
 

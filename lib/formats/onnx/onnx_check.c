@@ -797,13 +797,7 @@ static void check_node_schema(chk *c, const onnx_node *nd, const ctx *x, int64_t
 	msi_onnx_check_node_schema_cached(c->r, "", &sig, version, c->schemas);
 	if (c->r->count > before) {
 		where_materialize(c);
-		for (size_t i = before; i < c->r->count; i++) {
-			char *w = msi_strdup(c->where);
-			if (w) {
-				msi_free(c->r->items[i].where);
-				c->r->items[i].where = w;
-			}
-		}
+		msi_report_set_where(c->r, before, c->where);
 	}
 	msi_free(heap);
 }
