@@ -62,14 +62,6 @@ else:
 RESULTS = {}  # path -> list of mismatches (empty: all facts matched)
 
 
-@pytest.fixture(scope="module")
-def cli():
-    path = os.environ.get("MODELSTORE_CLI")
-    if not path or not os.access(path, os.X_OK):
-        pytest.skip(f"MODELSTORE_CLI not set or not executable: {path!r}")
-    return path
-
-
 @pytest.fixture(scope="module", autouse=True)
 def summary(request):
     """Prints how many files had every fact matched, even under -q."""

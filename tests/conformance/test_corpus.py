@@ -93,14 +93,6 @@ else:
 RESULTS = {}
 
 
-@pytest.fixture(scope="module")
-def cli():
-    path = os.environ.get("MODELSTORE_CLI")
-    if not path or not os.access(path, os.X_OK):
-        pytest.skip(f"MODELSTORE_CLI not set or not executable: {path!r}")
-    return path
-
-
 @pytest.fixture(scope="module", autouse=True)
 def detection_report(request):
     """Prints the detection count after the module, even under -q."""

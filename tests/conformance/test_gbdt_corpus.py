@@ -7,12 +7,12 @@ Environment as for test_corpus.py: MODELSTORE_CLI and CORPUS.
 """
 import json
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 
-TIMEOUT = 120
+from corpus_cli import errors, run
+
 ROOT = Path(os.environ["CORPUS"]) if os.environ.get("CORPUS") else None
 
 
@@ -33,27 +33,6 @@ def _params(entries, key):
     if not entries:
         return [pytest.param(None, id="corpus-absent", marks=pytest.mark.skip(reason="corpus absent"))]
     return [pytest.param(e, id=e[key]) for e in entries]
-
-
-@pytest.fixture(scope="module")
-def cli():
-    path = os.environ.get("MODELSTORE_CLI")
-    if not path or not os.access(path, os.X_OK):
-        pytest.skip("MODELSTORE_CLI not set")
-    return path
-
-
-def run(cli, *args):
-    try:
-        p = subprocess.run([cli, *args], capture_output=True, text=True, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"modelstore {' '.join(args)} hung")
-    assert p.returncode in (0, 1), f"exit {p.returncode}: {p.stderr}"
-    return json.loads(p.stdout.strip().splitlines()[0])
-
-
-def errors(report):
-    return [f for f in report["findings"] if f["severity"] == "error"]
 
 
 @pytest.mark.parametrize("entry", _params(PUBLIC_GBDT, "path"))

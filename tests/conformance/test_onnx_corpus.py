@@ -24,12 +24,12 @@ Naming between the manifests and our inspect JSON:
 import json
 import os
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 
-TIMEOUT = 120
+from corpus_cli import errors, run
+
 ROOT = Path(os.environ["CORPUS"]) if os.environ.get("CORPUS") else None
 ONNX_TABLE_OPSET = 17  # onnx 1.12, the checker that wrote the manifests, knows ai.onnx up to 17
 ONNX_1_12_IR = 8
@@ -52,27 +52,6 @@ def _params(entries):
         why = "CORPUS not set" if ROOT is None else "no ONNX entries under %s" % ROOT
         return [pytest.param(None, id="corpus-absent", marks=pytest.mark.skip(reason="corpus absent: " + why))]
     return [pytest.param(e, id=e["path"]) for e in entries]
-
-
-@pytest.fixture(scope="module")
-def cli():
-    path = os.environ.get("MODELSTORE_CLI")
-    if not path or not os.access(path, os.X_OK):
-        pytest.skip("MODELSTORE_CLI not set")
-    return path
-
-
-def run(cli, *args):
-    try:
-        p = subprocess.run([cli, *args], capture_output=True, text=True, timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"modelstore {' '.join(args)} hung")
-    assert p.returncode in (0, 1), f"exit {p.returncode}: {p.stderr}"
-    return json.loads(p.stdout.strip().splitlines()[0])
-
-
-def errors(report):
-    return [f for f in report["findings"] if f["severity"] == "error"]
 
 
 def codes(report):
