@@ -741,7 +741,12 @@ static bool walk_sparse(rd *r, const field *sf, unsigned depth, onnx_sparse **ou
 		while (pos < sf->end) {
 			field f;
 			const ProtobufCFieldDescriptor *fd;
-			if (!next_field(r, &pos, sf->end, "SparseTensorProto", &f) || !lookup(r, d, &f, &fd))
+			if (!next_field(r, &pos, sf->end, "SparseTensorProto", &f))
+				return false;
+			/* the first pass checks wire types and counts unknown fields, once */
+			if (pass == 1)
+				fd = protobuf_c_message_descriptor_get_field(d, f.num);
+			else if (!lookup(r, d, &f, &fd))
 				return false;
 			if (!fd)
 				continue;
