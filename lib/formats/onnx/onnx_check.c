@@ -1085,13 +1085,13 @@ static void check_function(chk *c, const onnx_function *fn, const opsets *model_
 			}
 		}
 	}
-	size_t nattr = f->n_attribute + fn->n_attribute_protos;
+	size_t nattr = f->n_attribute + f->n_attribute_proto;
 	for (size_t i = 0; i < nattr; i++) {
 		const char *a = i < f->n_attribute ? f->attribute[i]
-		                                   : onnx_str(fn->attribute_protos[i - f->n_attribute]->name);
+		                                   : onnx_str(f->attribute_proto[i - f->n_attribute]->name);
 		for (size_t k = 0; k < i; k++) {
 			const char *b = k < f->n_attribute ? f->attribute[k]
-			                                   : onnx_str(fn->attribute_protos[k - f->n_attribute]->name);
+			                                   : onnx_str(f->attribute_proto[k - f->n_attribute]->name);
 			if (strcmp(a, b) == 0) {
 				add(c, "onnx.function.duplicate_io", "attribute '%s' is declared twice", a);
 				break;

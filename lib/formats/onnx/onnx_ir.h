@@ -103,12 +103,10 @@ struct onnx_graph {
 };
 
 typedef struct onnx_function {
-	Onnx__FunctionProto *pb;      /* header: no nodes, no attribute_proto */
+	Onnx__FunctionProto *pb;      /* header without nodes; attribute_proto filtered like a node's */
 	onnx_node *nodes;
 	size_t n_nodes;
-	Onnx__AttributeProto **attribute_protos;
-	onnx_attr_ext *attribute_proto_ext;
-	size_t n_attribute_protos;
+	onnx_attr_ext *attribute_proto_ext; /* pb->n_attribute_proto entries */
 } onnx_function;
 
 typedef struct onnx_training {

@@ -1185,8 +1185,6 @@ static bool walk_function(rd *r, const field *ff, unsigned depth, onnx_function 
 	fn->pb = unpack(r, d, base, ff->start);
 	if (!fn->pb)
 		return false;
-	fn->attribute_protos = fn->pb->attribute_proto;
-	fn->n_attribute_protos = fn->pb->n_attribute_proto;
 	return true;
 }
 
