@@ -18,7 +18,7 @@ void cli_usage(FILE *to)
 	      "\n"
 	      "commands:\n"
 	      "  inspect [--json] [--hash] [--format F] PATH...   describe model artifacts\n"
-	      "  validate [--json] [--quick] [--strict] [--format F] PATH...\n"
+	      "  validate [--json] [--quick] [--strict] [--format F] [--allow-global MODULE.NAME]... PATH...\n"
 	      "                                                   check model artifacts\n"
 	      "  pack --format F [--name N] [--notebook NB] [--variable V] [--user U]\n"
 	      "       [--created-at T] [--description D] [--tag T]... [--type module.Class]\n"

@@ -1,4 +1,4 @@
-/* modelstore validate [--json] [--quick] [--strict] [--format F] PATH... */
+/* modelstore validate [--json] [--quick] [--strict] [--format F] [--allow-global P]... PATH... */
 #include <getopt.h>
 #include <string.h>
 
@@ -33,15 +33,25 @@ int cmd_validate(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "format", required_argument, NULL, 'f' },
+		{ "allow-global", required_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool json = false, quick = false, strict = false;
 	const char *format = NULL;
+	const char *allow[64];
+	size_t nallow = 0;
 	int c;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+jqsf:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+jqsf:a:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			if (nallow == sizeof allow / sizeof allow[0]) {
+				fprintf(stderr, "modelstore validate: at most 64 --allow-global patterns\n");
+				return EXIT_USAGE;
+			}
+			allow[nallow++] = optarg;
+			break;
 		case 'j': json = true; break;
 		case 'q': quick = true; break;
 		case 's': strict = true; break;
@@ -61,6 +71,11 @@ int cmd_validate(int argc, char **argv)
 		if (!a) {
 			status = cli_worst(status, EXIT_USAGE);
 			continue;
+		}
+		if (nallow && ms_artifact_allow_globals(a, allow, nallow) != MS_OK) {
+			fprintf(stderr, "modelstore validate: %s\n", ms_error_last());
+			ms_artifact_free(a);
+			return EXIT_USAGE;
 		}
 		ms_validate_options opts = MS_VALIDATE_OPTIONS_INIT;
 		if (quick)

@@ -61,6 +61,15 @@ MS_EXTERN const char *ms_artifact_container(const ms_artifact *artifact);
 /* The size in bytes (a directory: the sum of its regular files). */
 MS_EXTERN uint64_t ms_artifact_size(const ms_artifact *artifact);
 
+/* Adds globals that pickles in this artifact may name (PyTorch archives,
+ * plain pickles) to the built-in allowlists used by validation: each
+ * pattern is "module.name" exactly, or "module.*" for a module and its
+ * submodules. The well-known code-execution globals (os.system,
+ * builtins.eval, subprocess.*, ...) stay errors whatever is added. The
+ * strings are copied; calls add up. MS_EINVAL for a pattern that is not of
+ * those forms. */
+MS_EXTERN int ms_artifact_allow_globals(ms_artifact *artifact, const char *const *patterns, size_t count);
+
 /* ---- Inspect ---------------------------------------------------------- */
 
 #define MS_INSPECT_HASH 0x1u /* add "sha256" of the whole artifact */

@@ -29,6 +29,8 @@ struct ms_artifact {
 	msi_view view;
 	ms_report *findings;      /* found while opening (empty file, ...) */
 	int dir_fd;               /* the directory the file sits in (or the directory itself), or -1 */
+	char **allow_globals;     /* ms_artifact_allow_globals patterns (view points here) */
+	size_t allow_globals_count;
 };
 
 #endif

@@ -336,7 +336,63 @@ MS_EXTERN void ms_artifact_free(ms_artifact *a)
 	msi_free(a->base_name);
 	if (a->dir_fd >= 0)
 		close(a->dir_fd);
+	for (size_t i = 0; i < a->allow_globals_count; i++)
+		msi_free(a->allow_globals[i]);
+	msi_free(a->allow_globals);
 	msi_free(a);
+}
+
+/* "module.name" or "module.*": dotted identifiers, nothing else (no
+ * wildcard elsewhere, no empty part). */
+static bool allow_pattern_ok(const char *p)
+{
+	size_t n = strlen(p);
+	if (n < 3 || n > 512 || !strchr(p, '.'))
+		return false;
+	bool star = n >= 2 && strcmp(p + n - 2, ".*") == 0;
+	size_t end = star ? n - 2 : n;
+	bool part_start = true;
+	for (size_t i = 0; i < end; i++) {
+		char c = p[i];
+		if (c == '.') {
+			if (part_start)
+				return false;
+			part_start = true;
+			continue;
+		}
+		bool ident = c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!ident)
+			return false;
+		part_start = false;
+	}
+	return !part_start;
+}
+
+MS_EXTERN int ms_artifact_allow_globals(ms_artifact *a, const char *const *patterns, size_t count)
+{
+	if (!a || (count && !patterns))
+		return msi_error(MS_EINVAL, "artifact and patterns must not be NULL");
+	for (size_t i = 0; i < count; i++)
+		if (!patterns[i] || !allow_pattern_ok(patterns[i]))
+			return msi_error(MS_EINVAL, "allowlist pattern %zu ('%.100s') is not module.name or module.*", i,
+			                 patterns[i] ? patterns[i] : "(null)");
+	if (count > SIZE_MAX / sizeof(char *) - a->allow_globals_count)
+		return msi_error(MS_EINVAL, "too many patterns");
+	char **list = msi_reallocarray(a->allow_globals, a->allow_globals_count + count, sizeof *list);
+	if (!list && a->allow_globals_count + count)
+		return msi_error(MS_ENOMEM, "out of memory");
+	a->allow_globals = list;
+	for (size_t i = 0; i < count; i++) {
+		size_t n = strlen(patterns[i]);
+		char *copy = msi_malloc(n + 1);
+		if (!copy)
+			return msi_error(MS_ENOMEM, "out of memory");
+		memcpy(copy, patterns[i], n + 1);
+		a->allow_globals[a->allow_globals_count++] = copy;
+	}
+	a->view.allow_globals = (const char *const *)a->allow_globals;
+	a->view.allow_globals_count = a->allow_globals_count;
+	return MS_OK;
 }
 
 MS_EXTERN const char *ms_artifact_format(const ms_artifact *a)

@@ -32,6 +32,8 @@ typedef struct msi_view {
 	int dir_fd;              /* O_PATH descriptor of the directory holding the file opened by path
 	                          * (or of the directory itself), for files a model names beside it
 	                          * (ONNX external data); -1 for buffers and descriptors */
+	const char *const *allow_globals; /* the caller's additions to the pickle allowlists */
+	size_t allow_globals_count;      /* ("module.name" or "module.*", ms_artifact_allow_globals) */
 } msi_view;
 
 typedef struct msi_inspect_out {

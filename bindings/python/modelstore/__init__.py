@@ -337,9 +337,21 @@ class Artifact:
                 raise
         return json.loads(_ffi.take_text(text, length.value))
 
-    def validate(self, *, quick=False, progress=None):
+    def allow_globals(self, patterns):
+        """Adds pickle globals ("module.name" or "module.*") that validation
+        accepts on top of the built-in allowlists. Code-execution globals
+        (os.system, builtins.eval, ...) stay errors."""
+        items = [p.encode("utf-8") for p in patterns]
+        arr = (ctypes.c_char_p * max(len(items), 1))(*items)
+        with self._lock:
+            _ffi.ms_artifact_allow_globals(self._h(), arr, len(items))
+
+    def validate(self, *, quick=False, progress=None, allow_globals=None):
         """Checks the artifact; returns a :class:`Report`. ``quick=True``
-        skips checksums over payloads."""
+        skips checksums over payloads; ``allow_globals`` extends the pickle
+        allowlists (see :meth:`allow_globals`)."""
+        if allow_globals:
+            self.allow_globals(allow_globals)
         opts = _ffi.ValidateOptions(flags=_ffi.VALIDATE_QUICK if quick else 0)
         cb = self._progress(opts, progress)
         handle = ctypes.POINTER(_ffi.ms_report)()
@@ -384,11 +396,13 @@ def inspect(source, *, hash=False, format=None, progress=None, **options):
         return artifact.inspect(hash=hash, progress=progress)
 
 
-def validate(source, *, quick=False, format=None, progress=None, **options):
+def validate(source, *, quick=False, format=None, progress=None, allow_globals=None, **options):
     """Validates a model artifact (a path or bytes); returns a :class:`Report`.
-    Keywords as for :func:`inspect`; ``quick=True`` skips payload checksums."""
+    Keywords as for :func:`inspect`; ``quick=True`` skips payload checksums;
+    ``allow_globals`` adds "module.name" / "module.*" pickle globals to the
+    allowlists."""
     with Artifact(source, format=format, **options) as artifact:
-        return artifact.validate(quick=quick, progress=progress)
+        return artifact.validate(quick=quick, progress=progress, allow_globals=allow_globals)
 
 
 # ---- Packing (include/modelstore/stream.h, model.h) -------------------------------

@@ -305,6 +305,8 @@ ms_artifact_free = _declare("ms_artifact_free", None, _P_ARTIFACT)
 ms_artifact_format = _declare("ms_artifact_format", c_char_p, _P_ARTIFACT)
 ms_artifact_container = _declare("ms_artifact_container", c_char_p, _P_ARTIFACT)
 ms_artifact_size = _declare("ms_artifact_size", c_uint64, _P_ARTIFACT)
+ms_artifact_allow_globals = _declare("ms_artifact_allow_globals", c_int, _P_ARTIFACT, POINTER(c_char_p),
+                                     c_size_t, check=True)
 ms_inspect_options_init = _declare("ms_inspect_options_init", c_int, _P_INSPECT, c_uint, check=True)
 ms_artifact_inspect = _declare("ms_artifact_inspect", c_int, _P_ARTIFACT, _P_INSPECT, _P_TEXT, _P_SIZE,
                                check=True)

@@ -1,6 +1,8 @@
 /*
- * Python pickle (any object that no other format claims): sniff and a cheap
- * inspect (the safe walker and validate come with the format's own issue).
+ * Python pickle (any object that no other format claims): sniff, inspect
+ * and validate. Validation runs the symbolic engine (pickle_vm.h) over the
+ * whole stream and judges every global it names against the plain-pickle
+ * allowlist (pickle_allow.h), which `skl` shares.
  *
  * Detection scans opcodes in the head window only (pickle_scan.c); nothing
  * is ever executed or imported. Protocols 2-5 start with PROTO (`80 0N`),
@@ -8,8 +10,10 @@
  * they must parse to STOP and end the file exactly, which text and random
  * bytes do not.
  */
+#include <stdlib.h>
 #include <string.h>
 
+#include "pickle_allow.h"
 #include "pickle_scan.h"
 
 int msi_pickle_score(const msi_view *v, msi_pickle_info *info)
@@ -76,6 +80,74 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 	msi_pickle_scan(v->head, v->head_len, on_global, &g, &info);
 	msi_json_key(out->model, "pickle_protocol");
 	msi_json_int(out->model, info.protocol);
+	return msi_pickle_inspect_globals(v, out->model);
+}
+
+static int run_whole(const msi_view *v, ms_report *r, msi_pickle **out)
+{
+	msi_pickle_limits lim = { 0 };
+	lim.max_arena = v->limits->max_metadata;
+	return msi_pickle_run(v->src, 0, v->size, &lim, true, r, "pickle", out);
+}
+
+static int cmp_global(const void *a, const void *b)
+{
+	const msi_pickle_global *x = *(const msi_pickle_global *const *)a, *y = *(const msi_pickle_global *const *)b;
+	int c = strcmp(x->module, y->module);
+	return c ? c : strcmp(x->name, y->name);
+}
+
+int msi_pickle_inspect_globals(const msi_view *v, msi_json *model)
+{
+	if (!v->src)
+		return MS_OK;
+	ms_report *scratch = msi_report_new(NULL, NULL);
+	if (!scratch)
+		return MS_ENOMEM;
+	msi_pickle *pk = NULL;
+	int rc = run_whole(v, scratch, &pk);
+	if (rc == MS_OK) {
+		const msi_pickle_global **sorted = msi_calloc(pk->nglobals + 1, sizeof *sorted);
+		if (!sorted) {
+			rc = MS_ENOMEM;
+		} else {
+			size_t n = 0;
+			for (size_t i = 0; i < pk->nglobals; i++)
+				if (!pk->globals[i].unresolved)
+					sorted[n++] = &pk->globals[i];
+			qsort(sorted, n, sizeof *sorted, cmp_global);
+			msi_json_key(model, "globals");
+			msi_json_array_begin(model);
+			msi_buf b = MSI_BUF_INIT;
+			for (size_t i = 0; i < n; i++) {
+				if (i > 0 && cmp_global(&sorted[i], &sorted[i - 1]) == 0)
+					continue;
+				b.len = 0;
+				msi_buf_printf(&b, "%s.%s", sorted[i]->module, sorted[i]->name);
+				if (!b.failed)
+					msi_json_stringn(model, b.data, b.len);
+			}
+			msi_buf_free(&b);
+			msi_json_array_end(model);
+			msi_free(sorted);
+		}
+	}
+	msi_pickle_free(pk);
+	ms_report_free(scratch);
+	return rc;
+}
+
+int msi_pickle_validate_plain(const msi_view *v, msi_validate_ctx *ctx)
+{
+	if (!v->src)
+		return MS_OK;
+	msi_pickle *pk = NULL;
+	int rc = run_whole(v, ctx->report, &pk);
+	if (rc != MS_OK)
+		return rc;
+	msi_allow_extra extra = { v->allow_globals, v->allow_globals_count };
+	msi_pickle_check_globals(pk, MSI_PICKLE_PLAIN, &extra, ctx->report, "pickle");
+	msi_pickle_free(pk);
 	return MS_OK;
 }
 
@@ -85,5 +157,5 @@ const msi_format msi_format_pickle = {
 	.is_model = true,
 	.sniff = sniff,
 	.inspect = inspect,
-	.validate = NULL,
+	.validate = msi_pickle_validate_plain,
 };

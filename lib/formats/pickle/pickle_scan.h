@@ -33,4 +33,10 @@ void msi_pickle_scan(const uint8_t *p, size_t n, msi_pickle_global_fn fn, void *
  * scikit-learn format, which is a pickle naming particular classes. */
 int msi_pickle_score(const msi_view *v, msi_pickle_info *info);
 
+/* The plain-pickle side of the `pickle` and `skl` formats (pickle.c): the
+ * engine's run over the whole file, its globals judged by the wider
+ * MSI_PICKLE_PLAIN allowlist (validate), or listed (inspect: "globals"). */
+int msi_pickle_validate_plain(const msi_view *v, msi_validate_ctx *ctx);
+int msi_pickle_inspect_globals(const msi_view *v, msi_json *model);
+
 #endif

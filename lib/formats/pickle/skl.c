@@ -1,6 +1,6 @@
 /*
- * scikit-learn ensemble model as a Python pickle: sniff and a cheap inspect
- * (validate comes with the format's own issue).
+ * scikit-learn ensemble model as a Python pickle: sniff, inspect, and the
+ * plain-pickle validation that `pickle` does (pickle.c).
  *
  * serialzy's `skl` serializer takes exactly six sklearn.ensemble classes
  * (SERIALZY.md §3) and pickles them, so the root object's class, the first
@@ -111,7 +111,7 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 		msi_json_key(out->model, "class_name");
 		msi_json_stringn(out->model, (const char *)r.name, r.nlen);
 	}
-	return MS_OK;
+	return msi_pickle_inspect_globals(v, out->model);
 }
 
 const msi_format msi_format_skl = {
@@ -120,5 +120,5 @@ const msi_format msi_format_skl = {
 	.is_model = true,
 	.sniff = sniff,
 	.inspect = inspect,
-	.validate = NULL,
+	.validate = msi_pickle_validate_plain,
 };

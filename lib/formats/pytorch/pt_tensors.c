@@ -1,0 +1,532 @@
+/*
+ * Tensors and storages from a pickle's inert tree (pt.h). A tensor is a call
+ * of one of torch's rebuild functions (FORMATS.md §5.2):
+ *
+ *   _rebuild_tensor_v2(storage, offset, size, stride, requires_grad, hooks[, metadata])
+ *   _rebuild_tensor_v3(..., hooks, dtype[, metadata])   dtypes without a storage class
+ *   _rebuild_tensor(storage, offset, size, stride)        oldest form
+ *   _rebuild_qtensor(storage, offset, size, stride, ...)  quantized
+ *   _rebuild_parameter(tensor, requires_grad, hooks)      a Parameter around one
+ *   torch._tensor._rebuild_from_type_v2(func, type, args, state)
+ *
+ * and `storage` is a persistent id ('storage', <class>, key, location, numel)
+ * (a 6-tuple with view metadata in the legacy format). Nothing here trusts
+ * the tree: every item is checked for kind before use, and the walk is
+ * bounded in depth and in nodes visited (the tree can share nodes and even
+ * be cyclic).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "pt.h"
+
+#define WALK_DEPTH_MAX 64
+#define RANK_MAX 64 /* torch itself stops at 64 dimensions */
+
+typedef struct dtype_info {
+	const char *name;  /* storage class or dtype global name */
+	const char *dtype; /* canonical dtype, as torch prints it without "torch." */
+	uint32_t size;
+} dtype_info;
+
+static const dtype_info storage_classes[] = {
+	{ "DoubleStorage", "float64", 8 },       { "FloatStorage", "float32", 4 },
+	{ "HalfStorage", "float16", 2 },         { "BFloat16Storage", "bfloat16", 2 },
+	{ "LongStorage", "int64", 8 },           { "IntStorage", "int32", 4 },
+	{ "ShortStorage", "int16", 2 },          { "CharStorage", "int8", 1 },
+	{ "ByteStorage", "uint8", 1 },           { "BoolStorage", "bool", 1 },
+	{ "ComplexDoubleStorage", "complex128", 16 }, { "ComplexFloatStorage", "complex64", 8 },
+	{ "QInt8Storage", "qint8", 1 },          { "QUInt8Storage", "quint8", 1 },
+	{ "QInt32Storage", "qint32", 4 },        { "QUInt4x2Storage", "quint4x2", 1 },
+	{ "QUInt2x4Storage", "quint2x4", 1 },    { "UntypedStorage", "uint8", 1 },
+};
+
+/* torch.<name> dtype globals, aliases included (torch.float is torch.float32). */
+static const dtype_info dtype_names[] = {
+	{ "float32", "float32", 4 },   { "float", "float32", 4 },      { "float64", "float64", 8 },
+	{ "double", "float64", 8 },    { "float16", "float16", 2 },    { "half", "float16", 2 },
+	{ "bfloat16", "bfloat16", 2 }, { "int64", "int64", 8 },        { "long", "int64", 8 },
+	{ "int32", "int32", 4 },       { "int", "int32", 4 },          { "int16", "int16", 2 },
+	{ "short", "int16", 2 },       { "int8", "int8", 1 },          { "uint8", "uint8", 1 },
+	{ "uint16", "uint16", 2 },     { "uint32", "uint32", 4 },      { "uint64", "uint64", 8 },
+	{ "bool", "bool", 1 },         { "complex32", "complex32", 4 }, { "chalf", "complex32", 4 },
+	{ "complex64", "complex64", 8 }, { "cfloat", "complex64", 8 }, { "complex128", "complex128", 16 },
+	{ "cdouble", "complex128", 16 }, { "qint8", "qint8", 1 },      { "quint8", "quint8", 1 },
+	{ "qint32", "qint32", 4 },     { "quint4x2", "quint4x2", 1 },  { "quint2x4", "quint2x4", 1 },
+	{ "float8_e4m3fn", "float8_e4m3fn", 1 }, { "float8_e5m2", "float8_e5m2", 1 },
+	{ "float8_e4m3fnuz", "float8_e4m3fnuz", 1 }, { "float8_e5m2fnuz", "float8_e5m2fnuz", 1 },
+};
+
+static bool lookup(const dtype_info *t, size_t n, const char *name, const char **dtype, uint32_t *size)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(t[i].name, name) == 0) {
+			*dtype = t[i].dtype;
+			*size = t[i].size;
+			return true;
+		}
+	return false;
+}
+
+bool pt_dtype_of_storage(const char *type_name, const char **dtype, uint32_t *elem_size)
+{
+	return lookup(storage_classes, MSI_ARRAY_LEN(storage_classes), type_name, dtype, elem_size);
+}
+
+bool pt_dtype_of_name(const char *name, const char **dtype, uint32_t *elem_size)
+{
+	return lookup(dtype_names, MSI_ARRAY_LEN(dtype_names), name, dtype, elem_size);
+}
+
+void pt_tensors_init(pt_tensors *t, ms_report *r, const char *where)
+{
+	memset(t, 0, sizeof *t);
+	t->report = r;
+	t->where = where;
+	t->budget = 50u * 1000u * 1000u;
+}
+
+void pt_tensors_free(pt_tensors *t)
+{
+	for (size_t i = 0; i < t->ntensors; i++) {
+		msi_free(t->tensors[i].key);
+		msi_free(t->tensors[i].shape);
+	}
+	msi_free(t->tensors);
+	msi_free(t->storages);
+	msi_free(t->index);
+	memset(t, 0, sizeof *t);
+}
+
+#define finding(t, ...)                                          \
+	do {                                                     \
+		if ((t)->report)                                 \
+			msi_report_add((t)->report, __VA_ARGS__); \
+	} while (0)
+
+static const char *str_of(const msi_pv *v)
+{
+	return v && v->kind == MSI_PV_STR && v->u.str.data ? v->u.str.data : NULL;
+}
+
+static bool int_of(const msi_pv *v, int64_t *out)
+{
+	if (!v)
+		return false;
+	if (v->kind == MSI_PV_INT) {
+		*out = v->u.i;
+		return true;
+	}
+	if (v->kind == MSI_PV_BOOL) {
+		*out = v->u.b;
+		return true;
+	}
+	return false;
+}
+
+/* ---- storages: one per key, found through a hash of the keys ---- */
+
+static uint64_t hash_str(const char *s, bool constants)
+{
+	uint64_t h = constants ? 0x9e3779b97f4a7c15u : 1469598103934665603u;
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 1099511628211u;
+	return h;
+}
+
+static bool index_grow(pt_tensors *t)
+{
+	size_t cap = t->index_cap ? t->index_cap * 2 : 64;
+	size_t *idx = msi_calloc(cap, sizeof *idx);
+	if (!idx)
+		return false;
+	for (size_t i = 0; i < t->nstorages; i++) {
+		uint64_t h = hash_str(t->storages[i].key, t->storages[i].constants);
+		size_t j = (size_t)h & (cap - 1);
+		while (idx[j])
+			j = (j + 1) & (cap - 1);
+		idx[j] = i + 1;
+	}
+	msi_free(t->index);
+	t->index = idx;
+	t->index_cap = cap;
+	return true;
+}
+
+/* The storage for `key`, added when new; SIZE_MAX on OOM. */
+static size_t storage_find_or_add(pt_tensors *t, const char *key, bool constants, bool *is_new)
+{
+	*is_new = false;
+	if ((t->nstorages + 1) * 2 > t->index_cap && !index_grow(t)) {
+		t->failed = true;
+		return SIZE_MAX;
+	}
+	uint64_t h = hash_str(key, constants);
+	size_t j = (size_t)h & (t->index_cap - 1);
+	while (t->index[j]) {
+		pt_storage *s = &t->storages[t->index[j] - 1];
+		if (s->constants == constants && strcmp(s->key, key) == 0)
+			return t->index[j] - 1;
+		j = (j + 1) & (t->index_cap - 1);
+	}
+	if (t->nstorages == t->cap_storages) {
+		size_t cap = t->cap_storages ? t->cap_storages * 2 : 16;
+		pt_storage *s = msi_reallocarray(t->storages, cap, sizeof *s);
+		if (!s) {
+			t->failed = true;
+			return SIZE_MAX;
+		}
+		t->storages = s;
+		t->cap_storages = cap;
+	}
+	size_t i = t->nstorages++;
+	memset(&t->storages[i], 0, sizeof t->storages[i]);
+	t->storages[i].key = key;
+	t->storages[i].constants = constants;
+	t->index[j] = i + 1;
+	*is_new = true;
+	return i;
+}
+
+/* A persistent id -> storage index, or SIZE_MAX when it names none. */
+static size_t storage_of(pt_tensors *t, const msi_pv *pid, bool legacy, bool constants)
+{
+	if (!pid || pid->kind != MSI_PV_PERSID)
+		return SIZE_MAX;
+	const msi_pv *id = pid->u.persid;
+	const char *tag = str_of(msi_pv_item(id, 0));
+	if (!id || id->kind != MSI_PV_TUPLE || !tag || strcmp(tag, "storage") != 0) {
+		finding(t, "pt.storage.invalid_id", t->where, "a persistent id is not a ('storage', class, key, "
+		        "location, numel) tuple");
+		return SIZE_MAX;
+	}
+	size_t want = legacy ? 6 : 5;
+	const msi_pv *cls = msi_pv_item(id, 1);
+	const char *key = str_of(msi_pv_item(id, 2));
+	const char *loc = str_of(msi_pv_item(id, 3));
+	int64_t numel = -1;
+	bool have_numel = int_of(msi_pv_item(id, 4), &numel) && numel >= 0;
+	if (id->nitems != want || !cls || cls->kind != MSI_PV_GLOBAL || !key || !loc || !have_numel) {
+		finding(t, "pt.storage.invalid_id", t->where, "persistent id for storage '%.40s' has %u items or "
+		        "items of the wrong type (expected %zu: 'storage', class, key, location, numel%s)",
+		        key ? key : "?", (unsigned)id->nitems, want, legacy ? ", view" : "");
+		if (!key)
+			return SIZE_MAX;
+	}
+	bool is_new;
+	size_t i = storage_find_or_add(t, key, constants, &is_new);
+	if (i == SIZE_MAX)
+		return i;
+	pt_storage *s = &t->storages[i];
+	const char *type_name = cls && cls->kind == MSI_PV_GLOBAL ? cls->u.global.name : "?";
+	if (is_new) {
+		s->type_name = type_name;
+		s->location = loc;
+		s->numel = (uint64_t)(numel < 0 ? 0 : numel);
+		s->numel_known = have_numel;
+		if (!pt_dtype_of_storage(type_name, &s->dtype, &s->elem_size)) {
+			finding(t, "pt.storage.unknown_type", t->where, "storage '%.40s' has unknown class '%.100s'",
+			        key, type_name);
+		}
+	} else if (strcmp(s->type_name, type_name) != 0 || (have_numel && s->numel != (uint64_t)numel)) {
+		if (!s->conflict_reported) {
+			s->conflict_reported = true;
+			finding(t, "pt.storage.dtype_conflict", t->where, "storage '%.40s' is named as %.60s of %llu "
+			        "elements and again as %.60s of %lld elements", key, s->type_name,
+			        (unsigned long long)s->numel, type_name, (long long)numel);
+		}
+	}
+	return i;
+}
+
+/* ---- tensors ---- */
+
+static bool name_is(const char *module, const char *name, const char *m, const char *n)
+{
+	return strcmp(module, m) == 0 && strcmp(name, n) == 0;
+}
+
+/* The rebuild call under a value: unwraps _rebuild_parameter and
+ * _rebuild_from_type_v2. Returns the rebuild function's argument tuple and
+ * its name, or NULL when the value is no tensor. */
+static const msi_pv *tensor_args(const msi_pv *v, const char **fn, bool *parameter, int depth)
+{
+	const char *m, *n;
+	if (depth > 4 || !v || v->kind != MSI_PV_CALL || !msi_pv_call_target(v, &m, &n))
+		return NULL;
+	const msi_pv *args = v->u.call.args;
+	if (!args || args->kind != MSI_PV_TUPLE)
+		return NULL;
+	if (strcmp(m, "torch._utils") == 0) {
+		if (strcmp(n, "_rebuild_tensor_v2") == 0 || strcmp(n, "_rebuild_tensor_v3") == 0 ||
+		    strcmp(n, "_rebuild_tensor") == 0 || strcmp(n, "_rebuild_qtensor") == 0) {
+			*fn = n;
+			return args;
+		}
+		if (strcmp(n, "_rebuild_parameter") == 0 || strcmp(n, "_rebuild_parameter_with_state") == 0) {
+			*parameter = true;
+			return tensor_args(msi_pv_item(args, 0), fn, parameter, depth + 1);
+		}
+		return NULL;
+	}
+	if (name_is(m, n, "torch._tensor", "_rebuild_from_type_v2")) {
+		/* (func, type, args, state): func applied to args */
+		const msi_pv *func = msi_pv_item(args, 0);
+		const msi_pv *inner = msi_pv_item(args, 2);
+		if (!func || func->kind != MSI_PV_GLOBAL || !inner || inner->kind != MSI_PV_TUPLE ||
+		    strcmp(func->u.global.module, "torch._utils") != 0)
+			return NULL;
+		const char *fname = func->u.global.name;
+		if (strcmp(fname, "_rebuild_tensor_v2") != 0 && strcmp(fname, "_rebuild_tensor_v3") != 0 &&
+		    strcmp(fname, "_rebuild_tensor") != 0)
+			return NULL;
+		*fn = fname;
+		return inner;
+	}
+	return NULL;
+}
+
+static char *join_key(const char *prefix, const char *part)
+{
+	size_t pl = prefix ? strlen(prefix) : 0, n = strlen(part);
+	char *k = msi_malloc(pl + n + 2);
+	if (!k)
+		return NULL;
+	if (pl) {
+		memcpy(k, prefix, pl);
+		k[pl++] = '.';
+	}
+	memcpy(k + pl, part, n + 1);
+	return k;
+}
+
+static pt_tensor *tensor_add(pt_tensors *t, const char *key, const msi_pv *node)
+{
+	if (t->ntensors == t->cap_tensors) {
+		size_t cap = t->cap_tensors ? t->cap_tensors * 2 : 32;
+		pt_tensor *n = msi_reallocarray(t->tensors, cap, sizeof *n);
+		if (!n) {
+			t->failed = true;
+			return NULL;
+		}
+		t->tensors = n;
+		t->cap_tensors = cap;
+	}
+	char *k = join_key(NULL, key);
+	if (!k) {
+		t->failed = true;
+		return NULL;
+	}
+	pt_tensor *x = &t->tensors[t->ntensors++];
+	memset(x, 0, sizeof *x);
+	x->key = k;
+	x->node = node;
+	x->storage = SIZE_MAX;
+	return x;
+}
+
+/* Reads a size or stride tuple of ints into `out` (rank entries). */
+static bool read_ints(const msi_pv *tuple, int64_t *out, uint32_t rank)
+{
+	for (uint32_t i = 0; i < rank; i++)
+		if (!int_of(msi_pv_item(tuple, i), &out[i]))
+			return false;
+	return true;
+}
+
+/* Tensor `v` (already known to be one) under `key`. */
+static pt_tensor *take_tensor(pt_tensors *t, const msi_pv *v, const char *key, bool legacy, bool constants)
+{
+	const char *fn = NULL;
+	bool parameter = false;
+	const msi_pv *args = tensor_args(v, &fn, &parameter, 0);
+	if (!args)
+		return NULL;
+	pt_tensor *x = tensor_add(t, key, v);
+	if (!x)
+		return NULL;
+	x->storage = storage_of(t, msi_pv_item(args, 0), legacy, constants);
+	const pt_storage *s = x->storage != SIZE_MAX ? &t->storages[x->storage] : NULL;
+	if (s) {
+		x->dtype = s->dtype;
+		x->elem_size = s->elem_size;
+	}
+	if (strcmp(fn, "_rebuild_tensor_v3") == 0) {
+		/* the dtype is an argument: (storage, offset, size, stride, rg, hooks, dtype) */
+		const msi_pv *d = msi_pv_item(args, 6);
+		if (d && d->kind == MSI_PV_GLOBAL && strcmp(d->u.global.module, "torch") == 0)
+			pt_dtype_of_name(d->u.global.name, &x->dtype, &x->elem_size);
+	}
+	int64_t offset = 0;
+	const msi_pv *size = msi_pv_item(args, 2), *stride = msi_pv_item(args, 3);
+	bool ok = int_of(msi_pv_item(args, 1), &offset) && offset >= 0 && size && stride &&
+	          (size->kind == MSI_PV_TUPLE || size->kind == MSI_PV_LIST) &&
+	          (stride->kind == MSI_PV_TUPLE || stride->kind == MSI_PV_LIST) && size->nitems <= RANK_MAX &&
+	          size->nitems == stride->nitems;
+	if (ok) {
+		x->rank = size->nitems;
+		x->shape = msi_calloc(2u * (size_t)(x->rank ? x->rank : 1), sizeof *x->shape);
+		if (!x->shape) {
+			t->failed = true;
+			return x;
+		}
+		x->stride = x->shape + x->rank;
+		ok = read_ints(size, x->shape, x->rank) && read_ints(stride, x->stride, x->rank);
+	}
+	x->offset = (uint64_t)(offset > 0 ? offset : 0);
+	x->shape_ok = ok;
+	x->numel = 1;
+	for (uint32_t i = 0; ok && i < x->rank; i++) {
+		if (x->shape[i] < 0 || x->stride[i] < 0) {
+			x->shape_ok = false;
+			break;
+		}
+		if (x->numel && (uint64_t)x->shape[i] > UINT64_MAX / x->numel)
+			x->numel = UINT64_MAX;
+		else
+			x->numel *= (uint64_t)x->shape[i];
+	}
+	if (!x->shape_ok) {
+		x->numel = 0;
+		finding(t, "pt.tensor.invalid", t->where, "tensor '%.200s': offset, size or stride is not a list "
+		        "of non-negative integers of one rank (at most %u)", key, RANK_MAX);
+	}
+	return x;
+}
+
+/* Dict pairs of a DICT node or of a CALL (OrderedDict) that SETITEMS filled. */
+static bool has_pairs(const msi_pv *v)
+{
+	return v && (v->kind == MSI_PV_DICT || (v->kind == MSI_PV_CALL && v->npairs > 0));
+}
+
+static void key_text(const msi_pv *k, char *buf, size_t cap)
+{
+	const char *s = str_of(k);
+	if (s) {
+		size_t n = strlen(s);
+		if (n >= cap)
+			n = cap - 1;
+		memcpy(buf, s, n);
+		buf[n] = '\0';
+	} else if (k && k->kind == MSI_PV_INT) {
+		snprintf(buf, cap, "%lld", (long long)k->u.i);
+	} else {
+		snprintf(buf, cap, "?");
+	}
+}
+
+static void walk_save(pt_tensors *t, const msi_pv *v, const char *path, int depth, bool legacy, bool constants)
+{
+	if (!v || t->failed || depth > WALK_DEPTH_MAX || t->budget == 0)
+		return;
+	t->budget--;
+	if (take_tensor(t, v, path, legacy, constants))
+		return;
+	char part[256];
+	if (has_pairs(v)) {
+		for (uint32_t i = 0; i < v->npairs && !t->failed; i++) {
+			key_text(v->pairs[2 * i], part, sizeof part);
+			char *k = join_key(path, part);
+			if (!k) {
+				t->failed = true;
+				return;
+			}
+			walk_save(t, v->pairs[2 * i + 1], k, depth + 1, legacy, constants);
+			msi_free(k);
+		}
+	}
+	if (v->kind == MSI_PV_LIST || v->kind == MSI_PV_TUPLE || (v->kind == MSI_PV_CALL && v->nitems > 0)) {
+		for (uint32_t i = 0; i < v->nitems && !t->failed; i++) {
+			snprintf(part, sizeof part, "%u", (unsigned)i);
+			char *k = join_key(path, part);
+			if (!k) {
+				t->failed = true;
+				return;
+			}
+			walk_save(t, v->items[i], k, depth + 1, legacy, constants);
+			msi_free(k);
+		}
+	}
+	/* an object's state (BUILD): its attributes continue the path */
+	if (v->kind == MSI_PV_CALL && v->state && v->state != v)
+		walk_save(t, v->state, path, depth + 1, legacy, constants);
+}
+
+void pt_tensors_collect(pt_tensors *t, const msi_pv *root, bool legacy, bool constants)
+{
+	walk_save(t, root, "", 0, legacy, constants);
+}
+
+static void walk_module(pt_tensors *t, const msi_pv *v, const char *path, const pt_class_lists *lists, int depth)
+{
+	if (!v || t->failed || depth > WALK_DEPTH_MAX || t->budget == 0)
+		return;
+	t->budget--;
+	const char *m, *n;
+	if (v->kind != MSI_PV_CALL || !msi_pv_call_target(v, &m, &n) || !has_pairs(v->state)) {
+		walk_save(t, v, path, depth, false, false); /* tensors inside lists, dicts, tuples */
+		return;
+	}
+	const pt_class *cls = lists ? pt_class_lists_find(lists, m, n) : NULL;
+	const msi_pv *state = v->state;
+	char part[256];
+	for (uint32_t i = 0; i < state->npairs && !t->failed; i++) {
+		key_text(state->pairs[2 * i], part, sizeof part);
+		char *k = join_key(path, part);
+		if (!k) {
+			t->failed = true;
+			return;
+		}
+		const msi_pv *val = state->pairs[2 * i + 1];
+		pt_tensor *x = take_tensor(t, val, k, false, false);
+		if (x) {
+			int what = pt_class_attr_kind(cls, part);
+			x->parameter = what == 1;
+			x->buffer = what == 2;
+		} else if (val && (val->kind == MSI_PV_CALL || val->nitems || val->npairs)) {
+			walk_module(t, val, k, lists, depth + 1);
+		}
+		msi_free(k);
+	}
+}
+
+void pt_tensors_collect_module(pt_tensors *t, const msi_pv *root, const pt_class_lists *lists)
+{
+	walk_module(t, root, "", lists, 0);
+}
+
+const char *pt_top_level_type(const msi_pv *root, char *buf, size_t cap)
+{
+	const char *m, *n, *fn = NULL;
+	bool parameter = false;
+	if (!root)
+		return "none";
+	if (tensor_args(root, &fn, &parameter, 0))
+		return parameter ? "Parameter" : "Tensor";
+	switch (root->kind) {
+	case MSI_PV_NONE: return "NoneType";
+	case MSI_PV_BOOL: return "bool";
+	case MSI_PV_INT:
+	case MSI_PV_BIGINT: return "int";
+	case MSI_PV_FLOAT: return "float";
+	case MSI_PV_STR: return "str";
+	case MSI_PV_BYTES: return "bytes";
+	case MSI_PV_BYTEARRAY: return "bytearray";
+	case MSI_PV_TUPLE: return "tuple";
+	case MSI_PV_LIST: return "list";
+	case MSI_PV_DICT: return "dict";
+	case MSI_PV_SET: return "set";
+	case MSI_PV_FROZENSET: return "frozenset";
+	case MSI_PV_CALL:
+		if (msi_pv_call_target(root, &m, &n)) {
+			if (strcmp(m, "collections") == 0 || strcmp(m, "builtins") == 0 || strncmp(m, "__torch__", 9) != 0)
+				snprintf(buf, cap, "%s", n);
+			else
+				snprintf(buf, cap, "%s.%s", m, n);
+			return buf;
+		}
+		return "object";
+	default: return "object";
+	}
+}
