@@ -281,9 +281,11 @@ def counts_of(obj, prefix=""):
 def ours_saw(info, report):
     model = info.get("model") if isinstance(info.get("model"), dict) else {}
     facts = counts_of(model)
-    for k in ("tensors", "parameters", "inputs", "outputs"):
+    for k in ("tensors", "parameters", "buffers", "inputs", "outputs"):
         if isinstance(info.get(k), list):
             facts[k] = "[%d]" % len(info[k])
+        elif isinstance(info.get(k), int):
+            facts[k] = info[k]
     findings = report.get("findings") if isinstance(report.get("findings"), list) else []
     codes = sorted({f.get("code", "?") for f in findings if isinstance(f, dict)})
     line = "ours saw: format=%s members=%s valid=%s findings=%d%s model=%s" % (

@@ -327,8 +327,8 @@ static void python_reference_cases(void)
 	CHECK_EQ_INT(live, live0);
 }
 
-/* The same streams read from a file through a small window, with
- * payloads over max_copy skipped: only the skipped payloads differ. */
+/* The same streams read from a file, through the engine's window rather
+ * than from memory: the same trees, the same (absent) findings. */
 static void file_window_matches_memory(void)
 {
 	long live0 = live;
@@ -410,6 +410,7 @@ static void large_stream_through_file(void)
 	/* the same stream inside a larger file, at an offset */
 	msi_pickle_free(pk);
 	msi_source_release(src);
+	unlink(path);
 	char *framed = msi_malloc(len + 100);
 	memset(framed, 'z', len + 100);
 	memcpy(framed + 37, data, len);
@@ -786,6 +787,20 @@ static void limits(void)
 	CHECK(strstr(message_of(x.r, "pickle.limit"), "max_depth"));
 	CHECK(x.pk->failed);
 	CHECK(peak - before < (8u << 20));
+	done(&x);
+	msi_free(data);
+	/* a 1-tuple nested 200,000 times: no MARK, a stack of one, but a
+	 * tree deeper than max_depth */
+	b = (msi_buf)MSI_BUF_INIT;
+	msi_buf_puts(&b, "\200\002N");
+	for (int i = 0; i < 200000; i++)
+		msi_buf_putc(&b, (char)0x85);
+	msi_buf_putc(&b, '.');
+	data = msi_buf_detach(&b, &len);
+	x = run_bytes(data, len);
+	CHECK_EQ_INT(count_code(x.r, "pickle.limit"), 1);
+	CHECK_EQ_STR(message_of(x.r, "pickle.limit"), "objects nested deeper than 10000 at offset 10002 (max_depth)");
+	CHECK(x.pk->failed && !x.pk->root);
 	done(&x);
 	msi_free(data);
 	/* max_stack, max_nodes, max_memo and max_arena */

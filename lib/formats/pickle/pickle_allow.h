@@ -47,7 +47,7 @@ msi_global_verdict msi_pickle_judge(msi_pickle_policy policy, const char *module
                                     const msi_allow_extra *extra);
 
 /* Judges every global of `pk` (each distinct module.name once) and adds
- *   pickle.global.unsafe      naming it, "(runs code: ...)" for CODE_EXEC
+ *   pickle.global.unsafe      naming it, "(runs code; it ...)" for CODE_EXEC
  *   pickle.global.unresolved  a global whose name is not a static string
  * to `r` with `where`. Returns the number of globals not allowed. */
 size_t msi_pickle_check_globals(const msi_pickle *pk, msi_pickle_policy policy, const msi_allow_extra *extra,

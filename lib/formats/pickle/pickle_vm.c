@@ -99,9 +99,32 @@ static void run(vm *v, bool trailing_is_error)
 			cur = v->cur;
 		}
 		uint64_t at = v->buf_off + (uint64_t)(cur - v->buf) - 1;
+		v->at = at;
 		uint8_t op = *p;
 		seen[op] = 1;
 		ops++;
+		/* Memo traffic is a third to a half of a protocol 2 stream's opcodes:
+		 * its usual cases go here, on conditional branches that predict well,
+		 * rather than through the switch's indirect jump (outside frames,
+		 * whose end is checked after the switch). */
+		if (op == 'r' && v->wend - cur >= 4 && !v->in_frame) {
+			uint64_t key = msi_le32(cur);
+			if (key < v->dense_cap && !v->dense[key] && v->sp > v->floor && v->memo_count < v->lim.max_memo) {
+				v->dense[key] = (uintptr_t)v->stack[v->sp - 1];
+				v->memo_count++;
+				cur += 4;
+				v->cur = cur;
+				continue;
+			}
+		} else if (op == 'h' && cur < v->wend && !v->in_frame) {
+			uintptr_t slot = cur[0] < v->dense_cap ? v->dense[cur[0]] : 0;
+			if (slot && !(slot & MEMO_OVERWRITTEN) && v->sp < v->stack_cap) {
+				v->stack[v->sp++] = (msi_pv *)slot;
+				cur++;
+				v->cur = cur;
+				continue;
+			}
+		}
 
 		uint64_t n, start;
 		line_rc lr;
@@ -532,7 +555,7 @@ static void run(vm *v, bool trailing_is_error)
 			}
 			x->state = y;
 			x->builds++;
-			add_size(x, y);
+			add_child(v, x, y);
 			break;
 		case 'P': { /* PERSID: an ASCII line */
 			LINE(op);
@@ -549,8 +572,8 @@ static void run(vm *v, bool trailing_is_error)
 			}
 			if (y && (x = node(v, MSI_PV_PERSID, op))) {
 				x->u.persid = y;
-				add_size(x, y);
-				push(v, x);
+				if (add_child(v, x, y))
+					push(v, x);
 			}
 			break;
 		}
@@ -559,9 +582,9 @@ static void run(vm *v, bool trailing_is_error)
 			y = v->stack[--v->sp];
 			if ((x = node(v, MSI_PV_PERSID, op))) {
 				x->u.persid = y;
-				add_size(x, y);
+				if (add_child(v, x, y))
+					push(v, x);
 			}
-			push(v, x);
 			break;
 		case 0x82:   /* EXT1 */
 		case 0x83:   /* EXT2 */
@@ -691,6 +714,7 @@ int msi_pickle_run(const msi_source *src, uint64_t off, uint64_t len, const msi_
 		v.lim.max_copy = SIZE_MAX / 4;
 	if (v.lim.max_stack > SIZE_MAX / sizeof(msi_pv *))
 		v.lim.max_stack = SIZE_MAX / sizeof(msi_pv *);
+	v.nodes_left = v.lim.max_nodes;
 	v.r = r;
 	v.where = where;
 
@@ -723,9 +747,7 @@ int msi_pickle_run(const msi_source *src, uint64_t off, uint64_t len, const msi_
 	/* The first chunk is sized by the stream (a torch state dict makes ~10
 	 * bytes of tree per byte of pickle): one or two chunks, not twenty. Its
 	 * pages are touched only as they fill. */
-	uint64_t first = len * 8;
-	if (first > CHUNK_MAX * 4)
-		first = CHUNK_MAX * 4;
+	uint64_t first = (len < CHUNK_MAX / 2 ? len : CHUNK_MAX / 2) * 8; /* at most 32 MiB */
 	if (first > v.lim.max_arena / 4)
 		first = v.lim.max_arena / 4;
 	v.ar->next = first > CHUNK_MIN ? (size_t)first : CHUNK_MIN;
@@ -736,6 +758,7 @@ int msi_pickle_run(const msi_source *src, uint64_t off, uint64_t len, const msi_
 	if (!v.rc)
 		msi_pvm_finish(&v); /* what the caps held back */
 	v.out->failed = v.halted;
+	v.out->nodes = v.lim.max_nodes - v.nodes_left;
 	msi_free(v.stack);
 	msi_free(v.marks);
 	msi_free(v.memo);

@@ -86,6 +86,9 @@ struct msi_pv {
 	msi_pv **pairs;  /* DICT and SETITEM(S) targets: key0, value0, key1, value1, ... (2 * npairs) */
 	msi_pv *state;   /* the last BUILD state applied to this node, or NULL */
 	uint32_t builds; /* how many BUILDs were applied */
+	uint32_t depth;  /* levels of nesting, this node included (1 for a leaf), as its children stood
+	                  * when attached: at most max_depth, so a walk that follows no cycle and
+	                  * no later mutation recurses no deeper */
 };
 
 /* One GLOBAL, STACK_GLOBAL or INST occurrence, in stream order. */
@@ -101,7 +104,7 @@ typedef struct msi_pickle_global {
 typedef struct msi_pickle_limits {
 	uint64_t max_nodes;      /* tree nodes [4,000,000] */
 	uint64_t max_arena;      /* arena bytes, copied strings included [256 MiB] */
-	uint32_t max_depth;      /* MARK nesting [10,000] */
+	uint32_t max_depth;      /* MARK nesting, and objects nested in objects [10,000] */
 	uint64_t max_memo;       /* memo slots [4,000,000] */
 	uint64_t max_copy;       /* str/bytes payloads longer than this are not copied [1 MiB] */
 	uint64_t max_expansion;  /* root's expanded size above max(this, 64 x stream bytes)

@@ -126,7 +126,7 @@ bool msi_pvm_budget(vm *v, uint64_t add)
 	if (add > v->lim.max_arena || v->bytes > v->lim.max_arena - add) {
 		msi_pvm_halt(v, F_LIMIT,
 			     "the pickle needs more than the %llu bytes of memory allowed (max_arena) at offset %llu",
-			     (ull)v->lim.max_arena, (ull)pos_of(v));
+			     (ull)v->lim.max_arena, (ull)v->at);
 		return false;
 	}
 	v->bytes += add;
@@ -143,7 +143,7 @@ void *msi_pvm_alloc_slow(vm *v, size_t size)
 	size_t want = big ? size : a->next;
 	if (size > SIZE_MAX / 2) {
 		msi_pvm_halt(v, F_LIMIT, "a block of %zu bytes at offset %llu is more than memory holds", size,
-			     (ull)pos_of(v));
+			     (ull)v->at);
 		return NULL;
 	}
 	if (!msi_pvm_budget(v, want))
@@ -173,7 +173,7 @@ bool msi_pvm_grow_array(vm *v, void **arr, size_t *cap, size_t need, size_t elem
 			const char *lname)
 {
 	if (need > limit) {
-		msi_pvm_halt(v, F_LIMIT, "more than %zu %s at offset %llu (%s)", limit, what, (ull)pos_of(v), lname);
+		msi_pvm_halt(v, F_LIMIT, "more than %zu %s at offset %llu (%s)", limit, what, (ull)v->at, lname);
 		return false;
 	}
 	size_t nc = *cap ? *cap : 16;
@@ -483,7 +483,7 @@ bool msi_pvm_append_ptrs(vm *v, msi_pv ***arr, uint32_t *len, uint32_t mult, msi
 	uint64_t have = (uint64_t)*len * mult, total = have + n;
 	if (total / mult > UINT32_MAX) {
 		msi_pvm_halt(v, F_LIMIT, "a container with more than %u items at offset %llu", UINT32_MAX,
-			     (ull)pos_of(v));
+			     (ull)v->at);
 		return false;
 	}
 	if (total > cap_of(have)) {
@@ -600,7 +600,8 @@ void msi_pvm_attach_items(vm *v, uint8_t op, uint64_t at, msi_pv *t, msi_pv *con
 	if (!msi_pvm_append_ptrs(v, &t->items, &t->nitems, 1, items, n))
 		return;
 	for (size_t i = 0; i < n; i++)
-		add_size(t, items[i]);
+		if (!add_child(v, t, items[i]))
+			return;
 }
 
 /* SETITEM(S): key, value pairs into a dict or object. */
@@ -616,7 +617,8 @@ void msi_pvm_attach_pairs(vm *v, uint8_t op, uint64_t at, msi_pv *t, msi_pv *con
 	if (!msi_pvm_append_ptrs(v, &t->pairs, &t->npairs, 2, items, n))
 		return;
 	for (size_t i = 0; i < n; i++)
-		add_size(t, items[i]);
+		if (!add_child(v, t, items[i]))
+			return;
 }
 
 bool msi_pvm_record_global(vm *v, uint8_t op, uint64_t at, const char *module, const char *name, bool unresolved)

@@ -67,6 +67,7 @@ struct msi_pvm {
 	size_t win_cap, win_next;
 	uint64_t frame_end;
 	bool in_frame;
+	uint64_t at;         /* the offset of the opcode being run, for messages */
 
 	/* machine */
 	msi_pv **stack;
@@ -78,6 +79,7 @@ struct msi_pvm {
 	memo_slot *memo; /* other memo slots */
 	size_t memo_cap, memo_hashed, memo_count;
 	size_t globals_cap;
+	uint64_t nodes_left; /* max_nodes less the nodes made */
 	msi_pv *shared_int[256], *shared_none, *shared_bool[2]; /* see shared() */
 
 	pv_arena *ar;
@@ -97,24 +99,35 @@ struct msi_pvm {
 typedef enum { LINE_OK, LINE_LARGE, LINE_SHORT } line_rc;
 
 /* ---- pickle_vm_core.c ---- */
+
+/* Findings, capped per code (msi_pvm_halt also ends the run), and the
+ * common messages. msi_pvm_fail_rc ends the run without a result. */
 void msi_pvm_finding(vm *v, int f, const char *fmt, ...) MSI_PRINTF(3, 4);
 void msi_pvm_halt(vm *v, int f, const char *fmt, ...) MSI_PRINTF(3, 4);
 void msi_pvm_fail_rc(vm *v, int rc);
 const char *msi_pvm_opname(uint8_t op);
-const char *msi_pvm_kind_name(const msi_pv *n);
+const char *msi_pvm_kind_name(const msi_pv *n); /* "an int", "a dict", "None" */
 const char *msi_pvm_excerpt(const uint8_t *p, size_t n, char *buf, size_t cap);
 void msi_pvm_truncated(vm *v, uint8_t op, uint64_t at);
 void msi_pvm_underflow(vm *v, uint8_t op, uint64_t at, size_t need);
+
+/* Memory: everything counts against max_arena. */
 bool msi_pvm_budget(vm *v, uint64_t add);
 void *msi_pvm_alloc_slow(vm *v, size_t size);
 bool msi_pvm_grow_array(vm *v, void **arr, size_t *cap, size_t need, size_t elem, size_t limit, const char *what,
 			const char *lname);
+
+/* Input beyond the window, and text lines. */
 void msi_pvm_seek(vm *v, uint64_t pos);
 const uint8_t *msi_pvm_take_slow(vm *v, size_t n);
 line_rc msi_pvm_line(vm *v, const uint8_t **p, uint64_t *n, uint64_t *start);
+
+/* The memo off its fast path (new slots, overwrites, misses, text indices). */
 void msi_pvm_memo_put(vm *v, uint8_t op, uint64_t at, uint64_t key);
 void msi_pvm_memo_get(vm *v, uint8_t op, uint64_t at, uint64_t key, bool known);
 bool msi_pvm_memo_index(vm *v, uint8_t op, uint64_t at, uint64_t *key, bool *known);
+
+/* Nodes and opcodes too rare or too large to inline. */
 bool msi_pvm_append_ptrs(vm *v, msi_pv ***arr, uint32_t *len, uint32_t mult, msi_pv *const *items, size_t n);
 msi_pv *msi_pvm_large_node(vm *v, uint8_t kind, uint8_t op, uint64_t n, uint64_t offset);
 msi_pv *msi_pvm_long_node(vm *v, uint8_t op, const uint8_t *b, size_t n, uint64_t offset);
@@ -163,9 +176,9 @@ static inline const uint8_t *take(vm *v, size_t n)
 /* A node, followed by `extra` bytes of its own (a container's items). */
 static inline msi_pv *node_with(vm *v, uint8_t kind, uint8_t op, size_t extra)
 {
-	if (v->out->nodes >= v->lim.max_nodes) {
+	if (!v->nodes_left) {
 		msi_pvm_halt(v, F_LIMIT, "more than %llu objects at offset %llu (max_nodes)", (ull)v->lim.max_nodes,
-			     (ull)pos_of(v));
+			     (ull)v->at);
 		return NULL;
 	}
 	msi_pv *n = alloc(v, sizeof *n + extra);
@@ -175,7 +188,8 @@ static inline msi_pv *node_with(vm *v, uint8_t kind, uint8_t op, size_t extra)
 	n->kind = kind;
 	n->opcode = op;
 	n->size = 1;
-	v->out->nodes++;
+	n->depth = 1;
+	v->nodes_left--;
 	return n;
 }
 
@@ -198,10 +212,21 @@ static inline msi_pv *shared(vm *v, msi_pv **slot, uint8_t kind, uint8_t op, int
 	return *slot;
 }
 
-static inline void add_size(msi_pv *t, const msi_pv *c)
+/* t gains child c: its expanded size, and its depth, which may not pass
+ * max_depth (a 1-tuple nested 200,000 times is a short stream). */
+static inline bool add_child(vm *v, msi_pv *t, const msi_pv *c)
 {
 	uint64_t s = t->size + c->size;
 	t->size = s < t->size ? UINT64_MAX : s;
+	if (c->depth >= t->depth) {
+		if (c->depth >= v->lim.max_depth) {
+			msi_pvm_halt(v, F_LIMIT, "objects nested deeper than %u at offset %llu (max_depth)",
+				     v->lim.max_depth, (ull)v->at);
+			return false;
+		}
+		t->depth = c->depth + 1;
+	}
+	return true;
 }
 
 static inline bool push(vm *v, msi_pv *n)
@@ -239,12 +264,20 @@ static inline MSI_PVM_HOT msi_pv *container(vm *v, uint8_t kind, uint8_t op, msi
 		return c;
 	msi_pv **arr = (msi_pv **)(c + 1);
 	uint64_t size = 1;
+	uint32_t depth = 0;
 	for (size_t i = 0; i < n; i++) {
 		arr[i] = items[i];
 		uint64_t t = size + items[i]->size;
 		size = t < size ? UINT64_MAX : t;
+		depth = items[i]->depth > depth ? items[i]->depth : depth;
+	}
+	if (depth >= v->lim.max_depth) {
+		msi_pvm_halt(v, F_LIMIT, "objects nested deeper than %u at offset %llu (max_depth)", v->lim.max_depth,
+			     (ull)v->at);
+		return NULL;
 	}
 	c->size = size;
+	c->depth = depth + 1;
 	if (kind == MSI_PV_DICT) {
 		c->pairs = arr;
 		c->npairs = (uint32_t)(n / 2);
@@ -334,11 +367,8 @@ static inline msi_pv *call_node(vm *v, uint8_t op, msi_pv *callable, msi_pv *arg
 	c->u.call.callable = callable;
 	c->u.call.args = args;
 	c->u.call.kwargs = kwargs;
-	add_size(c, callable);
-	if (args)
-		add_size(c, args);
-	if (kwargs)
-		add_size(c, kwargs);
+	if (!add_child(v, c, callable) || (args && !add_child(v, c, args)) || (kwargs && !add_child(v, c, kwargs)))
+		return NULL;
 	return c;
 }
 

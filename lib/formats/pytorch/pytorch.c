@@ -890,7 +890,13 @@ static void check_storages(pt_doc *d)
 	char name[300];
 	for (size_t i = 0; i < t->nstorages; i++) {
 		const pt_storage *s = &t->storages[i];
-		snprintf(name, sizeof name, "%s/%.200s", s->constants ? "constants" : "data", s->key);
+		const char *dir = s->constants ? "constants/" : "data/";
+		size_t dl = strlen(dir), kl = strlen(s->key);
+		if (kl > 200)
+			kl = 200;
+		memcpy(name, dir, dl);
+		memcpy(name + dl, s->key, kl);
+		name[dl + kl] = '\0';
 		ssize_t idx = find_rec(d, name);
 		if (idx < 0) {
 			if (missing++ < FINDINGS_PER_RULE)
