@@ -20,8 +20,9 @@
  * Bounds: each length is checked against the bytes left before anything is
  * read or allocated, so a BINBYTES8 that declares 2^63 bytes is a
  * truncation, not an allocation; payloads over max_copy are skipped, never
- * read; the stack, MARK nesting, memo entries, nodes and bytes (arena,
- * stack, memo, globals and window together, against max_arena) are capped.
+ * read; the stack, MARK nesting, object nesting, memo entries, nodes and
+ * bytes (arena, stack, memo and globals together, against max_arena) are
+ * capped. The file window is bounded by max_copy.
  * Memo indices come from the stream: the memo's size follows the number of
  * entries, never an index value (see memo_slot_of).
  */

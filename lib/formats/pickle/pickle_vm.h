@@ -47,6 +47,10 @@ typedef enum msi_pv_kind {
 	MSI_PV_EXT,      /* EXT1/2/4: u.ext (the extension registry code) */
 } msi_pv_kind;
 
+/* msi_pickle_global.targeted */
+#define MSI_PG_ITEMS 0x1u
+#define MSI_PG_PAIRS 0x2u
+
 /* msi_pv.flags */
 #define MSI_PV_FROM_OVERWRITTEN_MEMO 0x1u /* fetched from a memo slot written more than once */
 #define MSI_PV_STR_LARGE 0x2u             /* u.str.data is NULL: payload too big to copy, see offset
@@ -99,11 +103,14 @@ typedef struct msi_pickle_global {
 	                            * copyreg registry code: "?" and "?", unresolved) */
 	bool unresolved;           /* module or name not a string known statically
 	                            * (computed, or from an overwritten memo slot) */
+	uint8_t targeted;          /* MSI_PG_ITEMS / MSI_PG_PAIRS: a call of this global received
+	                            * APPEND(S)/ADDITEMS or SETITEM(S), so consumers can judge
+	                            * the targets without walking the tree */
 } msi_pickle_global;
 
 typedef struct msi_pickle_limits {
 	uint64_t max_nodes;      /* tree nodes [4,000,000] */
-	uint64_t max_arena;      /* arena bytes, copied strings included [256 MiB] */
+	uint64_t max_arena;      /* arena bytes, copied strings included, and the stack and memo [256 MiB] */
 	uint32_t max_depth;      /* MARK nesting, and objects nested in objects [10,000] */
 	uint64_t max_memo;       /* memo slots [4,000,000] */
 	uint64_t max_copy;       /* str/bytes payloads longer than this are not copied [1 MiB] */
@@ -123,6 +130,7 @@ typedef struct msi_pickle {
 	msi_pickle_global *globals;
 	size_t nglobals;
 	uint8_t opcodes_seen[32]; /* bitmap: bit (op & 7) of byte op >> 3 */
+	bool call_target_unknown; /* items went to a call whose callable is no GLOBAL node */
 	bool complete;         /* reached STOP with exactly one object on an empty MARK stack */
 	bool failed;           /* stopped early: a stream error or a limit (findings say which) */
 	void *arena_;          /* private */

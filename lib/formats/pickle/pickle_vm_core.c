@@ -218,8 +218,8 @@ static bool refill(vm *v, size_t n)
 	if (want > v->len - pos)
 		want = (size_t)(v->len - pos);
 	if (want > v->win_cap) {
-		if (!msi_pvm_budget(v, want - v->win_cap))
-			return false;
+		/* not charged to max_arena: the window is bounded by max_copy, and
+		 * a run must not depend on whether its bytes are in memory */
 		uint8_t *w = msi_realloc(v->win, want);
 		if (!w) {
 			msi_pvm_fail_rc(v, MS_ENOMEM);
@@ -586,6 +586,16 @@ void msi_pvm_check_keys(vm *v, uint8_t op, uint64_t at, msi_pv *const *items, si
 	}
 }
 
+/* Notes which global's call received items, for msi_pickle_global.targeted. */
+static void note_call_target(vm *v, const msi_pv *t, uint8_t bit)
+{
+	const msi_pv *c = t->u.call.callable;
+	if (c && c->kind == MSI_PV_GLOBAL && c->u.global.index < v->out->nglobals)
+		v->out->globals[c->u.global.index].targeted |= bit;
+	else
+		v->out->call_target_unknown = true;
+}
+
 /* APPEND(S) and ADDITEMS: items into a list, set or object. */
 void msi_pvm_attach_items(vm *v, uint8_t op, uint64_t at, msi_pv *t, msi_pv *const *items, size_t n)
 {
@@ -597,6 +607,8 @@ void msi_pvm_attach_items(vm *v, uint8_t op, uint64_t at, msi_pv *t, msi_pv *con
 	}
 	if (additems && t->kind == MSI_PV_SET)
 		msi_pvm_check_keys(v, op, at, items, n, 1);
+	if (t->kind == MSI_PV_CALL)
+		note_call_target(v, t, MSI_PG_ITEMS);
 	if (!msi_pvm_append_ptrs(v, &t->items, &t->nitems, 1, items, n))
 		return;
 	for (size_t i = 0; i < n; i++)
@@ -614,6 +626,8 @@ void msi_pvm_attach_pairs(vm *v, uint8_t op, uint64_t at, msi_pv *t, msi_pv *con
 	}
 	if (t->kind == MSI_PV_DICT)
 		msi_pvm_check_keys(v, op, at, items, n, 2);
+	if (t->kind == MSI_PV_CALL)
+		note_call_target(v, t, MSI_PG_PAIRS);
 	if (!msi_pvm_append_ptrs(v, &t->pairs, &t->npairs, 2, items, n))
 		return;
 	for (size_t i = 0; i < n; i++)
@@ -634,6 +648,7 @@ bool msi_pvm_record_global(vm *v, uint8_t op, uint64_t at, const char *module, c
 	g->offset = at;
 	g->opcode = op;
 	g->unresolved = unresolved;
+	g->targeted = 0;
 	return true;
 }
 

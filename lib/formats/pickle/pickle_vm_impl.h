@@ -84,7 +84,7 @@ struct msi_pvm {
 
 	pv_arena *ar;
 	unsigned char *bump, *bump_end; /* the open pvm_chunk's free bytes */
-	uint64_t bytes;                 /* arena + stack + marks + memo + globals + window */
+	uint64_t bytes;                 /* arena + stack + marks + memo + globals (not the window) */
 	msi_pickle_limits lim;
 	msi_pickle *out;
 	ms_report *r;

@@ -60,6 +60,12 @@ typedef struct pt_tensors {
 	size_t ntensors, cap_tensors;
 	bool failed;           /* out of memory */
 	uint64_t budget;       /* nodes left to visit */
+	struct pt_chunk *chunks; /* keys and shapes */
+	const msi_pv *fn_node;   /* last GLOBAL node found to be a plain rebuild function */
+	const char *fn_name;
+	const msi_pv *class_node;/* last storage class node, with its dtype */
+	const char *class_dtype;
+	uint32_t class_size;
 	ms_report *report;     /* findings on ids and tensors, or NULL (inspect) */
 	const char *where;
 } pt_tensors;

@@ -15,6 +15,7 @@
  * bounded in depth and in nodes visited (the tree can share nodes and even
  * be cyclic).
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -86,11 +87,42 @@ void pt_tensors_init(pt_tensors *t, ms_report *r, const char *where)
 	t->budget = 50u * 1000u * 1000u;
 }
 
+/* Keys and shapes live in chunks freed together: a state dict has
+ * thousands of tensors, and a malloc per key was a fifth of a validate. */
+typedef struct pt_chunk {
+	struct pt_chunk *next;
+	size_t used, cap;
+	max_align_t data[];
+} pt_chunk;
+
+#define CHUNK_SIZE (64u * 1024u)
+
+static void *chunk_alloc(pt_tensors *t, size_t n)
+{
+	n = (n + 15) & ~(size_t)15;
+	pt_chunk *c = t->chunks;
+	if (!c || c->cap - c->used < n) {
+		size_t cap = n > CHUNK_SIZE ? n : CHUNK_SIZE;
+		c = msi_malloc(sizeof *c + cap);
+		if (!c) {
+			t->failed = true;
+			return NULL;
+		}
+		c->next = t->chunks;
+		c->used = 0;
+		c->cap = cap;
+		t->chunks = c;
+	}
+	void *p = (char *)c->data + c->used;
+	c->used += n;
+	return p;
+}
+
 void pt_tensors_free(pt_tensors *t)
 {
-	for (size_t i = 0; i < t->ntensors; i++) {
-		msi_free(t->tensors[i].key);
-		msi_free(t->tensors[i].shape);
+	for (pt_chunk *c = t->chunks, *next; c; c = next) {
+		next = c->next;
+		msi_free(c);
 	}
 	msi_free(t->tensors);
 	msi_free(t->storages);
@@ -224,7 +256,16 @@ static size_t storage_of(pt_tensors *t, const msi_pv *pid, bool legacy, bool con
 		s->location = loc;
 		s->numel = (uint64_t)(numel < 0 ? 0 : numel);
 		s->numel_known = have_numel;
-		if (!pt_dtype_of_storage(type_name, &s->dtype, &s->elem_size)) {
+		/* one class node serves every storage of a kind (memo): look its
+		 * name up once */
+		if (cls && cls == t->class_node) {
+			s->dtype = t->class_dtype;
+			s->elem_size = t->class_size;
+		} else if (pt_dtype_of_storage(type_name, &s->dtype, &s->elem_size)) {
+			t->class_node = cls;
+			t->class_dtype = s->dtype;
+			t->class_size = s->elem_size;
+		} else {
 			finding(t, "pt.storage.unknown_type", t->where, "storage '%.40s' has unknown class '%.100s'",
 			        key, type_name);
 		}
@@ -249,7 +290,33 @@ static bool name_is(const char *module, const char *name, const char *m, const c
 /* The rebuild call under a value: unwraps _rebuild_parameter and
  * _rebuild_from_type_v2. Returns the rebuild function's argument tuple and
  * its name, or NULL when the value is no tensor. */
-static const msi_pv *tensor_args(const msi_pv *v, const char **fn, bool *parameter, int depth)
+static const msi_pv *tensor_args_by_name(const msi_pv *v, const char **fn, bool *parameter, int depth);
+
+/* The rebuild function a call names is mostly one memoized GLOBAL node:
+ * the last node that named a plain rebuild function is remembered, so the
+ * names are compared once, not once per tensor. */
+static const msi_pv *tensor_args(pt_tensors *t, const msi_pv *v, const char **fn, bool *parameter, int depth)
+{
+	if (!v || v->kind != MSI_PV_CALL)
+		return NULL;
+	const msi_pv *args = v->u.call.args;
+	if (t && v->u.call.callable && v->u.call.callable == t->fn_node) {
+		if (!args || args->kind != MSI_PV_TUPLE)
+			return NULL;
+		*fn = t->fn_name;
+		return args;
+	}
+	bool param = false;
+	const msi_pv *a = tensor_args_by_name(v, fn, &param, depth);
+	if (a && !param && t && v->u.call.callable && v->u.call.callable->kind == MSI_PV_GLOBAL) {
+		t->fn_node = v->u.call.callable;
+		t->fn_name = *fn;
+	}
+	*parameter = *parameter || param;
+	return a;
+}
+
+static const msi_pv *tensor_args_by_name(const msi_pv *v, const char **fn, bool *parameter, int depth)
 {
 	const char *m, *n;
 	if (depth > 4 || !v || v->kind != MSI_PV_CALL || !msi_pv_call_target(v, &m, &n))
@@ -265,7 +332,7 @@ static const msi_pv *tensor_args(const msi_pv *v, const char **fn, bool *paramet
 		}
 		if (strcmp(n, "_rebuild_parameter") == 0 || strcmp(n, "_rebuild_parameter_with_state") == 0) {
 			*parameter = true;
-			return tensor_args(msi_pv_item(args, 0), fn, parameter, depth + 1);
+			return tensor_args_by_name(msi_pv_item(args, 0), fn, parameter, depth + 1);
 		}
 		return NULL;
 	}
@@ -286,18 +353,32 @@ static const msi_pv *tensor_args(const msi_pv *v, const char **fn, bool *paramet
 	return NULL;
 }
 
-static char *join_key(const char *prefix, const char *part)
+/* A dotted path being built by a walk: parts are appended and cut back. */
+typedef struct pt_path {
+	char buf[1024];
+	size_t len;
+	bool overflow; /* deeper than the buffer: later parts are dropped */
+} pt_path;
+
+/* Appends ".part" (or "part" at the root); returns the length to cut back to. */
+static size_t path_push(pt_path *p, const char *part)
 {
-	size_t pl = prefix ? strlen(prefix) : 0, n = strlen(part);
-	char *k = msi_malloc(pl + n + 2);
-	if (!k)
-		return NULL;
-	if (pl) {
-		memcpy(k, prefix, pl);
-		k[pl++] = '.';
+	size_t mark = p->len, n = strlen(part), need = n + (p->len ? 1 : 0);
+	if (p->len + need >= sizeof p->buf) {
+		p->overflow = true;
+		return mark;
 	}
-	memcpy(k + pl, part, n + 1);
-	return k;
+	if (p->len)
+		p->buf[p->len++] = '.';
+	memcpy(p->buf + p->len, part, n + 1);
+	p->len += n;
+	return mark;
+}
+
+static void path_pop(pt_path *p, size_t mark)
+{
+	p->len = mark;
+	p->buf[mark] = '\0';
 }
 
 static pt_tensor *tensor_add(pt_tensors *t, const char *key, const msi_pv *node)
@@ -312,11 +393,11 @@ static pt_tensor *tensor_add(pt_tensors *t, const char *key, const msi_pv *node)
 		t->tensors = n;
 		t->cap_tensors = cap;
 	}
-	char *k = join_key(NULL, key);
-	if (!k) {
-		t->failed = true;
+	size_t kl = strlen(key);
+	char *k = chunk_alloc(t, kl + 1);
+	if (!k)
 		return NULL;
-	}
+	memcpy(k, key, kl + 1);
 	pt_tensor *x = &t->tensors[t->ntensors++];
 	memset(x, 0, sizeof *x);
 	x->key = k;
@@ -339,7 +420,7 @@ static pt_tensor *take_tensor(pt_tensors *t, const msi_pv *v, const char *key, b
 {
 	const char *fn = NULL;
 	bool parameter = false;
-	const msi_pv *args = tensor_args(v, &fn, &parameter, 0);
+	const msi_pv *args = tensor_args(t, v, &fn, &parameter, 0);
 	if (!args)
 		return NULL;
 	pt_tensor *x = tensor_add(t, key, v);
@@ -365,11 +446,9 @@ static pt_tensor *take_tensor(pt_tensors *t, const msi_pv *v, const char *key, b
 	          size->nitems == stride->nitems;
 	if (ok) {
 		x->rank = size->nitems;
-		x->shape = msi_calloc(2u * (size_t)(x->rank ? x->rank : 1), sizeof *x->shape);
-		if (!x->shape) {
-			t->failed = true;
+		x->shape = chunk_alloc(t, 2u * (size_t)(x->rank ? x->rank : 1) * sizeof *x->shape);
+		if (!x->shape)
 			return x;
-		}
 		x->stride = x->shape + x->rank;
 		ok = read_ints(size, x->shape, x->rank) && read_ints(stride, x->stride, x->rank);
 	}
@@ -416,36 +495,30 @@ static void key_text(const msi_pv *k, char *buf, size_t cap)
 	}
 }
 
-static void walk_save(pt_tensors *t, const msi_pv *v, const char *path, int depth, bool legacy, bool constants)
+static void walk_save(pt_tensors *t, const msi_pv *v, pt_path *path, int depth, bool legacy, bool constants)
 {
 	if (!v || t->failed || depth > WALK_DEPTH_MAX || t->budget == 0)
 		return;
 	t->budget--;
-	if (take_tensor(t, v, path, legacy, constants))
+	if (v->kind != MSI_PV_CALL && v->nitems == 0 && v->npairs == 0)
+		return; /* a leaf: no tensor, nothing inside */
+	if (take_tensor(t, v, path->buf, legacy, constants))
 		return;
 	char part[256];
 	if (has_pairs(v)) {
 		for (uint32_t i = 0; i < v->npairs && !t->failed; i++) {
 			key_text(v->pairs[2 * i], part, sizeof part);
-			char *k = join_key(path, part);
-			if (!k) {
-				t->failed = true;
-				return;
-			}
-			walk_save(t, v->pairs[2 * i + 1], k, depth + 1, legacy, constants);
-			msi_free(k);
+			size_t mark = path_push(path, part);
+			walk_save(t, v->pairs[2 * i + 1], path, depth + 1, legacy, constants);
+			path_pop(path, mark);
 		}
 	}
 	if (v->kind == MSI_PV_LIST || v->kind == MSI_PV_TUPLE || (v->kind == MSI_PV_CALL && v->nitems > 0)) {
 		for (uint32_t i = 0; i < v->nitems && !t->failed; i++) {
 			snprintf(part, sizeof part, "%u", (unsigned)i);
-			char *k = join_key(path, part);
-			if (!k) {
-				t->failed = true;
-				return;
-			}
-			walk_save(t, v->items[i], k, depth + 1, legacy, constants);
-			msi_free(k);
+			size_t mark = path_push(path, part);
+			walk_save(t, v->items[i], path, depth + 1, legacy, constants);
+			path_pop(path, mark);
 		}
 	}
 	/* an object's state (BUILD): its attributes continue the path */
@@ -455,10 +528,14 @@ static void walk_save(pt_tensors *t, const msi_pv *v, const char *path, int dept
 
 void pt_tensors_collect(pt_tensors *t, const msi_pv *root, bool legacy, bool constants)
 {
-	walk_save(t, root, "", 0, legacy, constants);
+	pt_path path;
+	path.buf[0] = '\0';
+	path.len = 0;
+	path.overflow = false;
+	walk_save(t, root, &path, 0, legacy, constants);
 }
 
-static void walk_module(pt_tensors *t, const msi_pv *v, const char *path, const pt_class_lists *lists, int depth)
+static void walk_module(pt_tensors *t, const msi_pv *v, pt_path *path, const pt_class_lists *lists, int depth)
 {
 	if (!v || t->failed || depth > WALK_DEPTH_MAX || t->budget == 0)
 		return;
@@ -473,27 +550,27 @@ static void walk_module(pt_tensors *t, const msi_pv *v, const char *path, const 
 	char part[256];
 	for (uint32_t i = 0; i < state->npairs && !t->failed; i++) {
 		key_text(state->pairs[2 * i], part, sizeof part);
-		char *k = join_key(path, part);
-		if (!k) {
-			t->failed = true;
-			return;
-		}
+		size_t mark = path_push(path, part);
 		const msi_pv *val = state->pairs[2 * i + 1];
-		pt_tensor *x = take_tensor(t, val, k, false, false);
+		pt_tensor *x = take_tensor(t, val, path->buf, false, false);
 		if (x) {
 			int what = pt_class_attr_kind(cls, part);
 			x->parameter = what == 1;
 			x->buffer = what == 2;
 		} else if (val && (val->kind == MSI_PV_CALL || val->nitems || val->npairs)) {
-			walk_module(t, val, k, lists, depth + 1);
+			walk_module(t, val, path, lists, depth + 1);
 		}
-		msi_free(k);
+		path_pop(path, mark);
 	}
 }
 
 void pt_tensors_collect_module(pt_tensors *t, const msi_pv *root, const pt_class_lists *lists)
 {
-	walk_module(t, root, "", lists, 0);
+	pt_path path;
+	path.buf[0] = '\0';
+	path.len = 0;
+	path.overflow = false;
+	walk_module(t, root, &path, lists, 0);
 }
 
 const char *pt_top_level_type(const msi_pv *root, char *buf, size_t cap)
@@ -502,7 +579,7 @@ const char *pt_top_level_type(const msi_pv *root, char *buf, size_t cap)
 	bool parameter = false;
 	if (!root)
 		return "none";
-	if (tensor_args(root, &fn, &parameter, 0))
+	if (tensor_args(NULL, root, &fn, &parameter, 0))
 		return parameter ? "Parameter" : "Tensor";
 	switch (root->kind) {
 	case MSI_PV_NONE: return "NoneType";

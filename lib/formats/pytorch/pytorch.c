@@ -369,6 +369,7 @@ typedef struct tree_scan {
 	int nest;
 	uint64_t budget;
 	size_t type_findings;
+	bool check_targets;    /* judge call targets node by node (the engine could not by global) */
 } tree_scan;
 
 /* msi_pv.flags bit the engine leaves alone: set on the containers scan_tree
@@ -432,7 +433,7 @@ static void scan_tree(tree_scan *s, const msi_pv *v, int depth)
 		return;
 	((msi_pv *)v)->flags |= PT_PV_SCANNED;
 	const char *m, *n;
-	if (v->kind == MSI_PV_CALL && msi_pv_call_target(v, &m, &n) && s->d->validating &&
+	if (s->check_targets && v->kind == MSI_PV_CALL && msi_pv_call_target(v, &m, &n) && s->d->validating &&
 	    s->type_findings < FINDINGS_PER_RULE) {
 		if (v->npairs && !dict_like(m, n)) {
 			s->type_findings++;
@@ -458,6 +459,26 @@ static void scan_tree(tree_scan *s, const msi_pv *v, int depth)
 	scan_tree(s, v->state, depth + 1);
 }
 
+/* SETITEM/APPEND on calls, judged by the global called: the weights-only
+ * loader takes items only into dicts and lists (CVE-2026-24747). */
+static void check_call_targets(pt_doc *d, const msi_pickle *pk, const char *where)
+{
+	size_t found = 0;
+	for (size_t i = 0; i < pk->nglobals && found < FINDINGS_PER_RULE; i++) {
+		const msi_pickle_global *g = &pk->globals[i];
+		if ((g->targeted & MSI_PG_PAIRS) && !dict_like(g->module, g->name)) {
+			found++;
+			msi_report_add(d->r, "pt.pickle.setitem_target", where, "SETITEM on an object of %.100s.%.100s, "
+			               "which is no dict (torch's weights-only loader refuses it)", g->module, g->name);
+		}
+		if ((g->targeted & MSI_PG_ITEMS) && !list_like(g->module, g->name) && !dict_like(g->module, g->name)) {
+			found++;
+			msi_report_add(d->r, "pt.pickle.setitem_target", where, "APPEND on an object of %.100s.%.100s, "
+			               "which is no list (torch's weights-only loader refuses it)", g->module, g->name);
+		}
+	}
+}
+
 /* Runs one pickle: stream findings, globals against the policy, the tree's
  * types, nested pickles. Keeps the pickle in *keep when asked. */
 static int check_pickle(pt_doc *d, const msi_source *src, uint64_t off, uint64_t len, const char *where,
@@ -474,8 +495,18 @@ static int check_pickle(pt_doc *d, const msi_source *src, uint64_t off, uint64_t
 	if (d->validating) {
 		msi_pickle_check_globals(pk, d->policy, &d->extra, d->r, where);
 		check_torch_opcodes(d, pk, where);
-		tree_scan s = { d, src, off, where, nest, 4u * (pk->nodes + 16), 0 };
-		scan_tree(&s, pk->root, 0);
+		check_call_targets(d, pk, where);
+		/* the tree is walked only for what the engine's summary cannot
+		 * tell: pickles inside bytes values, and calls of calls that
+		 * received items */
+		bool bytes = false;
+		static const uint8_t bytes_ops[] = { 'B', 'C', 0x8e, 0x96, 'T', 'U', 'S' };
+		for (size_t i = 0; i < sizeof bytes_ops; i++)
+			bytes = bytes || msi_pickle_saw(pk, bytes_ops[i]);
+		if (bytes || pk->call_target_unknown) {
+			tree_scan s = { d, src, off, where, nest, 4u * (pk->nodes + 16), 0, pk->call_target_unknown };
+			scan_tree(&s, pk->root, 0);
+		}
 	}
 	if (keep)
 		*keep = pk;
@@ -620,7 +651,10 @@ static int doc_load(pt_doc *d)
 		if (!n || (ssize_t)i == d->rec_data || (ssize_t)i == d->rec_constants || e->unsafe)
 			continue;
 		bool by_name = ends_with(n, ".pkl") || ends_with(n, ".debug_pkl");
-		bool storage = strncmp(n, "data/", 5) == 0 || strncmp(n, "constants/", 10) == 0;
+		/* storages are raw tensor bytes; code/ is TorchScript source, compiled
+		 * by torch and never unpickled */
+		bool storage = strncmp(n, "data/", 5) == 0 || strncmp(n, "constants/", 10) == 0 ||
+		               (strncmp(n, "code/", 5) == 0 && ends_with(n, ".py"));
 		if (by_name || (!storage && d->validating && looks_like_pickle(d, i)))
 			rc = run_record_pickle(d, i, NULL);
 	}
