@@ -101,6 +101,8 @@ if CC=clang CXX=clang++ setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefi
     # seeds: our generated fixtures, and the shared corpus when present (read in place)
     find build/tests/fixtures -type f ! -name '*.stamp' -size -2M -exec cp {} "$seeds/" \; 2>/dev/null
     dirs=("$seeds")
+    # the pickle engine also gets CPython's own pickles of many objects, protocols 0-5
+    [ "$name" = fuzz_pickle ] && /usr/bin/python3 tests/unit/gen_pickle_cases.py --seeds "$seeds" >/dev/null
     [ -d ../shared/corpus ] && dirs+=(../shared/corpus/generated/bad)
     work=$(mktemp -d)
     if ASAN_OPTIONS=detect_leaks=1 "$target" -max_total_time="$fuzz_seconds" -rss_limit_mb=2048 \

@@ -362,6 +362,12 @@ static void sift(size_t *idx, const zaux *aux, size_t root, size_t n)
 
 static void sort_by_offset(size_t *idx, const zaux *aux, size_t n)
 {
+	/* writers list members in file order: most listings are sorted already */
+	size_t k = 1;
+	while (k < n && aux[idx[k - 1]].local_off <= aux[idx[k]].local_off)
+		k++;
+	if (k >= n)
+		return;
 	for (size_t i = n / 2; i-- > 0;)
 		sift(idx, aux, i, n);
 	for (size_t end = n; end-- > 1;) {

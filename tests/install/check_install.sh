@@ -20,8 +20,11 @@ out=$(LD_LIBRARY_PATH=$libdir "$stage/inspect_min" "$sample")
 echo "$out"
 # it must have used the staged library, and found a format
 grep -q '"schema_version":1' <<<"$out"
-LD_LIBRARY_PATH=$libdir ldd "$stage/inspect_min" | grep -q "$libdir/libmodelstore.so.0"
+# (outputs captured first: with pipefail, `ldd | grep -q` fails whenever grep
+# exits before ldd has written its last line, a race that loaded machines lose)
+libs=$(LD_LIBRARY_PATH=$libdir ldd "$stage/inspect_min")
+grep -q "$libdir/libmodelstore.so.0" <<<"$libs"
 # the installed CLI and Python package are there too
-find "$stage" -path '*bin/modelstore' | grep -q .
-find "$stage" -path '*modelstore/__init__.py' | grep -q .
+[ -n "$(find "$stage" -path '*bin/modelstore')" ]
+[ -n "$(find "$stage" -path '*modelstore/__init__.py')" ]
 echo "1 passed, 0 failed"

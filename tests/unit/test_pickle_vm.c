@@ -491,6 +491,10 @@ static void torch_state_dict_tree(void)
 	CHECK_EQ_INT(x.pk->globals[1].opcode, 'c');
 	CHECK_EQ_INT(x.pk->globals[1].offset, 47);
 	CHECK(msi_pickle_saw(x.pk, 'Q') && msi_pickle_saw(x.pk, 0x80) && !msi_pickle_saw(x.pk, 'i'));
+	/* which globals' calls received items: OrderedDict's SETITEMS */
+	CHECK_EQ_INT(x.pk->globals[0].targeted, MSI_PG_PAIRS);
+	CHECK_EQ_INT(x.pk->globals[1].targeted, 0);
+	CHECK(!x.pk->call_target_unknown);
 	CHECK_EQ_INT(msi_pickle_check_globals(x.pk, MSI_PICKLE_TORCH, NULL, x.r, "member"), 0);
 	CHECK_EQ_INT(x.r->count, 0);
 	CHECK(root->size > 30 && root->size < 200);

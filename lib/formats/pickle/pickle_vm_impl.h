@@ -83,7 +83,7 @@ struct msi_pvm {
 	msi_pv *shared_int[256], *shared_none, *shared_bool[2]; /* see shared() */
 
 	pv_arena *ar;
-	unsigned char *bump, *bump_end; /* the open pvm_chunk's free bytes */
+	unsigned char *bump, *bump_end; /* the open chunk's free bytes */
 	uint64_t bytes;                 /* arena + stack + marks + memo + globals (not the window) */
 	msi_pickle_limits lim;
 	msi_pickle *out;

@@ -82,6 +82,13 @@ static bool take_name(const char *name, size_t len, void *user)
 		p->first[fl] = '\0';
 		p->have_first = true;
 	}
+	/* thousands of data/<key> names: only names ending in 'l' (.pkl) or
+	 * 's' (extern_modules) can be the records that decide the kind */
+	char last = len ? name[len - 1] : '\0';
+	if (!p->code_dir && under_top(name, len, "code/"))
+		p->code_dir = true;
+	if (last != 'l' && last != 's')
+		return true;
 	long pos = top_level_pos(name, len, "data.pkl");
 	if (pos >= 0 && !p->data_pkl) {
 		p->data_pkl = true;
@@ -93,8 +100,6 @@ static bool take_name(const char *name, size_t len, void *user)
 	}
 	if (top_level_pos(name, len, "constants.pkl") >= 0 || top_level_pos(name, len, "bytecode.pkl") >= 0)
 		p->constants_pkl = true;
-	if (under_top(name, len, "code/"))
-		p->code_dir = true;
 	if (top_level_pos(name, len, ".data/extern_modules") >= 0)
 		p->extern_modules = true;
 	return true;
