@@ -79,6 +79,8 @@ void pt_tensors_free(pt_tensors *t);
  * collects its tensors under dotted keys. `legacy` takes the 6-tuple ids of
  * the legacy format. */
 void pt_tensors_collect(pt_tensors *t, const msi_pv *root, bool legacy, bool constants);
+/* The storage named `key` (in constants/ when `constants`), or NULL. */
+const pt_storage *pt_tensors_find_storage(const pt_tensors *t, const char *key, bool constants);
 /* Walks a TorchScript module tree, marking tensors as parameters or buffers
  * by the classes' lists. */
 void pt_tensors_collect_module(pt_tensors *t, const msi_pv *root, const pt_class_lists *lists);

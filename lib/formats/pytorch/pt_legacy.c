@@ -195,10 +195,7 @@ static void check_records(legacy *l)
 	for (uint32_t i = 0; i < keys->nitems; i++) {
 		const msi_pv *k = keys->items[i];
 		const char *key = k && k->kind == MSI_PV_STR ? k->u.str.data : NULL;
-		const pt_storage *s = NULL;
-		for (size_t j = 0; key && j < l->tensors.nstorages && !s; j++)
-			if (strcmp(l->tensors.storages[j].key, key) == 0)
-				s = &l->tensors.storages[j];
+		const pt_storage *s = key ? pt_tensors_find_storage(&l->tensors, key, false) : NULL;
 		if (!s) {
 			if (problems++ < FINDINGS_PER_RULE)
 				msi_report_add(l->r, "pt.legacy.keys", "storage keys", "key %u ('%.60s') names no storage of the "

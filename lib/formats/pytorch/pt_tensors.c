@@ -220,6 +220,20 @@ static size_t storage_find_or_add(pt_tensors *t, const char *key, bool constants
 	return i;
 }
 
+const pt_storage *pt_tensors_find_storage(const pt_tensors *t, const char *key, bool constants)
+{
+	if (!t->index_cap)
+		return NULL;
+	size_t j = (size_t)hash_str(key, constants) & (t->index_cap - 1);
+	while (t->index[j]) {
+		const pt_storage *s = &t->storages[t->index[j] - 1];
+		if (s->constants == constants && strcmp(s->key, key) == 0)
+			return s;
+		j = (j + 1) & (t->index_cap - 1);
+	}
+	return NULL;
+}
+
 /* A persistent id -> storage index, or SIZE_MAX when it names none. */
 static size_t storage_of(pt_tensors *t, const msi_pv *pid, bool legacy, bool constants)
 {
