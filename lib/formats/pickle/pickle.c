@@ -97,43 +97,46 @@ static int cmp_global(const void *a, const void *b)
 	return c ? c : strcmp(x->name, y->name);
 }
 
+int msi_pickle_write_globals(msi_json *j, const msi_pickle *const *pks, size_t count)
+{
+	size_t total = 0;
+	for (size_t k = 0; k < count; k++)
+		total += pks[k] ? pks[k]->nglobals : 0;
+	const msi_pickle_global **sorted = msi_calloc(total + 1, sizeof *sorted);
+	if (!sorted)
+		return MS_ENOMEM;
+	size_t n = 0;
+	for (size_t k = 0; k < count; k++)
+		for (size_t i = 0; pks[k] && i < pks[k]->nglobals; i++)
+			if (!pks[k]->globals[i].unresolved)
+				sorted[n++] = &pks[k]->globals[i];
+	qsort(sorted, n, sizeof *sorted, cmp_global);
+	msi_json_key(j, "globals");
+	msi_json_array_begin(j);
+	msi_buf b = MSI_BUF_INIT;
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0 && cmp_global(&sorted[i], &sorted[i - 1]) == 0)
+			continue;
+		b.len = 0;
+		msi_buf_printf(&b, "%s.%s", sorted[i]->module, sorted[i]->name);
+		if (!b.failed)
+			msi_json_stringn(j, b.data, b.len);
+	}
+	msi_buf_free(&b);
+	msi_json_array_end(j);
+	msi_free(sorted);
+	return MS_OK;
+}
+
 int msi_pickle_inspect_globals(const msi_view *v, msi_json *model)
 {
 	if (!v->src)
 		return MS_OK;
-	ms_report *scratch = msi_report_new(NULL, NULL);
-	if (!scratch)
-		return MS_ENOMEM;
 	msi_pickle *pk = NULL;
-	int rc = run_whole(v, scratch, &pk);
-	if (rc == MS_OK) {
-		const msi_pickle_global **sorted = msi_calloc(pk->nglobals + 1, sizeof *sorted);
-		if (!sorted) {
-			rc = MS_ENOMEM;
-		} else {
-			size_t n = 0;
-			for (size_t i = 0; i < pk->nglobals; i++)
-				if (!pk->globals[i].unresolved)
-					sorted[n++] = &pk->globals[i];
-			qsort(sorted, n, sizeof *sorted, cmp_global);
-			msi_json_key(model, "globals");
-			msi_json_array_begin(model);
-			msi_buf b = MSI_BUF_INIT;
-			for (size_t i = 0; i < n; i++) {
-				if (i > 0 && cmp_global(&sorted[i], &sorted[i - 1]) == 0)
-					continue;
-				b.len = 0;
-				msi_buf_printf(&b, "%s.%s", sorted[i]->module, sorted[i]->name);
-				if (!b.failed)
-					msi_json_stringn(model, b.data, b.len);
-			}
-			msi_buf_free(&b);
-			msi_json_array_end(model);
-			msi_free(sorted);
-		}
-	}
+	int rc = run_whole(v, NULL, &pk);
+	if (rc == MS_OK)
+		rc = msi_pickle_write_globals(model, (const msi_pickle *const *)&pk, 1);
 	msi_pickle_free(pk);
-	ms_report_free(scratch);
 	return rc;
 }
 

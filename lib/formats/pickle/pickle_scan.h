@@ -38,5 +38,9 @@ int msi_pickle_score(const msi_view *v, msi_pickle_info *info);
  * MSI_PICKLE_PLAIN allowlist (validate), or listed (inspect: "globals"). */
 int msi_pickle_validate_plain(const msi_view *v, msi_validate_ctx *ctx);
 int msi_pickle_inspect_globals(const msi_view *v, msi_json *model);
+/* "globals": the sorted unique module.name of resolved globals over the
+ * pickles given (NULL entries skipped). */
+struct msi_pickle;
+int msi_pickle_write_globals(msi_json *j, const struct msi_pickle *const *pks, size_t count);
 
 #endif

@@ -92,6 +92,14 @@ const char *pt_top_level_type(const msi_pv *root, char *buf, size_t cap);
 bool pt_dtype_of_storage(const char *type_name, const char **dtype, uint32_t *elem_size);
 bool pt_dtype_of_name(const char *name, const char **dtype, uint32_t *elem_size);
 
+/* collections.OrderedDict/Counter/defaultdict or builtins.dict: what may
+ * take SETITEM, and whose keys a torch.save root lists. */
+bool pt_dict_like(const char *module, const char *name);
+/* "top_level_type" and, for a dict root, "top_level_keys" (in order). */
+void pt_write_top_level(const msi_pv *root, msi_json *j);
+/* "tensors": dotted key -> {dtype, shape, storage}. */
+void pt_write_tensors(const pt_tensors *t, msi_json *j);
+
 /* ---- legacy torch.save (pt_legacy.c) ---- */
 int pt_legacy_inspect(const msi_view *v, msi_inspect_out *out);
 int pt_legacy_validate(const msi_view *v, msi_validate_ctx *ctx);

@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "../pickle/pickle_scan.h"
 #include "pt.h"
 
 #define LEGACY_PROTOCOL 1001
@@ -72,57 +73,11 @@ static int legacy_load(legacy *l)
 	return l->tensors.failed ? MS_ENOMEM : MS_OK;
 }
 
-static void write_globals(const legacy *l, msi_json *j)
-{
-	/* sorted unique module.name over the five pickles */
-	size_t n = 0;
-	for (size_t i = 0; i < 5; i++)
-		n += l->pk[i] ? l->pk[i]->nglobals : 0;
-	const msi_pickle_global **all = msi_calloc(n + 1, sizeof *all);
-	msi_json_key(j, "globals");
-	msi_json_array_begin(j);
-	if (all) {
-		size_t k = 0;
-		for (size_t i = 0; i < 5; i++)
-			for (size_t g = 0; l->pk[i] && g < l->pk[i]->nglobals; g++)
-				if (!l->pk[i]->globals[g].unresolved)
-					all[k++] = &l->pk[i]->globals[g];
-		/* small n in practice (a handful of distinct names): insertion sort */
-		for (size_t a = 1; a < k; a++)
-			for (size_t b = a; b > 0; b--) {
-				int c = strcmp(all[b - 1]->module, all[b]->module);
-				if (c == 0)
-					c = strcmp(all[b - 1]->name, all[b]->name);
-				if (c <= 0)
-					break;
-				const msi_pickle_global *t = all[b];
-				all[b] = all[b - 1];
-				all[b - 1] = t;
-			}
-		msi_buf b = MSI_BUF_INIT;
-		for (size_t a = 0; a < k; a++) {
-			if (a > 0 && strcmp(all[a]->module, all[a - 1]->module) == 0 &&
-			    strcmp(all[a]->name, all[a - 1]->name) == 0)
-				continue;
-			b.len = 0;
-			msi_buf_printf(&b, "%s.%s", all[a]->module, all[a]->name);
-			if (!b.failed)
-				msi_json_stringn(j, b.data, b.len);
-		}
-		msi_buf_free(&b);
-	}
-	msi_json_array_end(j);
-	msi_free(all);
-}
-
 int pt_legacy_inspect(const msi_view *v, msi_inspect_out *out)
 {
 	legacy l = { 0 };
 	l.v = v;
-	l.r = msi_report_new(NULL, NULL);
-	if (!l.r)
-		return MS_ENOMEM;
-	int rc = legacy_load(&l);
+	int rc = legacy_load(&l); /* l.r NULL: inspect keeps no findings */
 	msi_json *j = out->model;
 	if (rc == MS_OK) {
 		msi_json_key(j, "pickle_protocol");
@@ -132,51 +87,18 @@ int pt_legacy_inspect(const msi_view *v, msi_inspect_out *out)
 		if (l.end) {
 			msi_json_key(j, "storages");
 			msi_json_uint(j, l.nkeys);
-			char buf[300];
-			msi_json_key(j, "top_level_type");
-			msi_json_string(j, pt_top_level_type(l.pk[3]->root, buf, sizeof buf));
-			const msi_pv *root = l.pk[3]->root;
-			if (root && (root->kind == MSI_PV_DICT || (root->kind == MSI_PV_CALL && (root->npairs ||
-			             msi_pv_is_global(root, "collections", "OrderedDict"))))) {
-				msi_json_key(j, "top_level_keys");
-				msi_json_array_begin(j);
-				for (uint32_t i = 0; i < root->npairs; i++) {
-					const msi_pv *k = root->pairs[2 * i];
-					if (k && k->kind == MSI_PV_STR && k->u.str.data)
-						msi_json_stringn(j, k->u.str.data, k->u.str.len);
-					else if (k && k->kind == MSI_PV_INT)
-						msi_json_int(j, k->u.i);
-					else
-						msi_json_null(j);
-				}
-				msi_json_array_end(j);
-			}
-			msi_json_key(j, "tensors");
-			msi_json_object_begin(j);
+			pt_write_top_level(l.pk[3]->root, j);
+			pt_write_tensors(&l.tensors, j);
 			uint64_t total = 0;
 			for (size_t i = 0; i < l.tensors.ntensors; i++) {
-				const pt_tensor *x = &l.tensors.tensors[i];
-				total = total > UINT64_MAX - x->numel ? UINT64_MAX : total + x->numel;
-				msi_json_key(j, x->key);
-				msi_json_object_begin(j);
-				msi_json_key(j, "dtype");
-				msi_json_string(j, x->dtype);
-				msi_json_key(j, "shape");
-				msi_json_array_begin(j);
-				for (uint32_t k = 0; x->shape_ok && k < x->rank; k++)
-					msi_json_int(j, x->shape[k]);
-				msi_json_array_end(j);
-				msi_json_key(j, "storage");
-				msi_json_string(j, x->storage != SIZE_MAX ? l.tensors.storages[x->storage].key : NULL);
-				msi_json_object_end(j);
+				uint64_t n = l.tensors.tensors[i].numel;
+				total = total > UINT64_MAX - n ? UINT64_MAX : total + n;
 			}
-			msi_json_object_end(j);
-			write_globals(&l, j);
+			rc = msi_pickle_write_globals(j, (const msi_pickle *const *)l.pk, 5);
 			msi_json_key(out->root, "parameters");
 			msi_json_uint(out->root, total);
 		}
 	}
-	ms_report_free(l.r);
 	legacy_free(&l);
 	return rc;
 }

@@ -621,3 +621,64 @@ const char *pt_top_level_type(const msi_pv *root, char *buf, size_t cap)
 	default: return "object";
 	}
 }
+
+/* ---- JSON shared by zip and legacy torch.save ---- */
+
+bool pt_dict_like(const char *m, const char *n)
+{
+	return (strcmp(m, "collections") == 0 && (strcmp(n, "OrderedDict") == 0 || strcmp(n, "Counter") == 0 ||
+	                                          strcmp(n, "defaultdict") == 0)) ||
+	       (strcmp(m, "builtins") == 0 && strcmp(n, "dict") == 0);
+}
+
+static void write_shape(msi_json *j, const pt_tensor *x)
+{
+	msi_json_array_begin(j);
+	for (uint32_t i = 0; x->shape_ok && i < x->rank; i++)
+		msi_json_int(j, x->shape[i]);
+	msi_json_array_end(j);
+}
+
+void pt_write_top_level(const msi_pv *root, msi_json *j)
+{
+	char buf[300];
+	msi_json_key(j, "top_level_type");
+	msi_json_string(j, pt_top_level_type(root, buf, sizeof buf));
+	const char *m, *n;
+	bool dict = root && (root->kind == MSI_PV_DICT || (root->kind == MSI_PV_CALL && (root->npairs ||
+	                     (msi_pv_call_target(root, &m, &n) && pt_dict_like(m, n)))));
+	if (dict) {
+		msi_json_key(j, "top_level_keys");
+		msi_json_array_begin(j);
+		for (uint32_t i = 0; i < root->npairs; i++) {
+			const msi_pv *k = root->pairs[2 * i];
+			if (k && k->kind == MSI_PV_STR && k->u.str.data)
+				msi_json_stringn(j, k->u.str.data, k->u.str.len);
+			else if (k && k->kind == MSI_PV_INT)
+				msi_json_int(j, k->u.i);
+			else
+				msi_json_null(j);
+		}
+		msi_json_array_end(j);
+	}
+}
+
+void pt_write_tensors(const pt_tensors *t, msi_json *j)
+{
+	msi_json_key(j, "tensors");
+	msi_json_object_begin(j);
+	for (size_t i = 0; i < t->ntensors; i++) {
+		const pt_tensor *x = &t->tensors[i];
+		msi_json_key(j, x->key);
+		msi_json_object_begin(j);
+		msi_json_key(j, "dtype");
+		msi_json_string(j, x->dtype);
+		msi_json_key(j, "shape");
+		write_shape(j, x);
+		msi_json_key(j, "storage");
+		msi_json_string(j, x->storage != SIZE_MAX ? t->storages[x->storage].key : NULL);
+		msi_json_object_end(j);
+	}
+	msi_json_object_end(j);
+}
+

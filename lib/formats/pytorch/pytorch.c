@@ -181,7 +181,7 @@ typedef struct pt_doc {
 	const msi_view *v;
 	msi_container *c;
 	pt_probe p;
-	ms_report *r;             /* the validation report, or a scratch one for inspect */
+	ms_report *r;             /* the validation report; NULL for inspect (every use checks validating) */
 	bool validating;
 	msi_pickle_policy policy;
 	msi_allow_extra extra;
@@ -384,13 +384,6 @@ typedef struct tree_scan {
 static int check_pickle(pt_doc *d, const msi_source *src, uint64_t off, uint64_t len, const char *where,
                         int nest, msi_pickle **keep);
 
-static bool dict_like(const char *m, const char *n)
-{
-	return (strcmp(m, "collections") == 0 && (strcmp(n, "OrderedDict") == 0 || strcmp(n, "Counter") == 0 ||
-	                                          strcmp(n, "defaultdict") == 0)) ||
-	       (strcmp(m, "builtins") == 0 && strcmp(n, "dict") == 0);
-}
-
 static bool list_like(const char *m, const char *n)
 {
 	return strcmp(m, "builtins") == 0 && (strcmp(n, "list") == 0 || strcmp(n, "set") == 0);
@@ -440,12 +433,12 @@ static void scan_tree(tree_scan *s, const msi_pv *v, int depth)
 	const char *m, *n;
 	if (s->check_targets && v->kind == MSI_PV_CALL && msi_pv_call_target(v, &m, &n) && s->d->validating &&
 	    s->type_findings < FINDINGS_PER_RULE) {
-		if (v->npairs && !dict_like(m, n)) {
+		if (v->npairs && !pt_dict_like(m, n)) {
 			s->type_findings++;
 			msi_report_add(s->d->r, "pt.pickle.setitem_target", s->where, "SETITEM on an object of %.100s.%.100s, "
 			               "which is no dict (torch's weights-only loader refuses it)", m, n);
 		}
-		if (v->nitems && !list_like(m, n) && !dict_like(m, n)) {
+		if (v->nitems && !list_like(m, n) && !pt_dict_like(m, n)) {
 			s->type_findings++;
 			msi_report_add(s->d->r, "pt.pickle.setitem_target", s->where, "APPEND on an object of %.100s.%.100s, "
 			               "which is no list (torch's weights-only loader refuses it)", m, n);
@@ -471,12 +464,12 @@ static void check_call_targets(pt_doc *d, const msi_pickle *pk, const char *wher
 	size_t found = 0;
 	for (size_t i = 0; i < pk->nglobals && found < FINDINGS_PER_RULE; i++) {
 		const msi_pickle_global *g = &pk->globals[i];
-		if ((g->targeted & MSI_PG_PAIRS) && !dict_like(g->module, g->name)) {
+		if ((g->targeted & MSI_PG_PAIRS) && !pt_dict_like(g->module, g->name)) {
 			found++;
 			msi_report_add(d->r, "pt.pickle.setitem_target", where, "SETITEM on an object of %.100s.%.100s, "
 			               "which is no dict (torch's weights-only loader refuses it)", g->module, g->name);
 		}
-		if ((g->targeted & MSI_PG_ITEMS) && !list_like(g->module, g->name) && !dict_like(g->module, g->name)) {
+		if ((g->targeted & MSI_PG_ITEMS) && !list_like(g->module, g->name) && !pt_dict_like(g->module, g->name)) {
 			found++;
 			msi_report_add(d->r, "pt.pickle.setitem_target", where, "APPEND on an object of %.100s.%.100s, "
 			               "which is no list (torch's weights-only loader refuses it)", g->module, g->name);
@@ -567,19 +560,36 @@ static int read_code_lists(pt_doc *d)
 			return rc;
 		if (rc != MS_OK)
 			continue;
+		/* the size comes from the archive: a stored member can claim the
+		 * whole file, so it is read only within max_metadata */
+		if (src->size > d->v->limits->max_metadata) {
+			if (d->validating)
+				msi_report_add(d->r, "pt.record.unreadable", n, "code file of %llu bytes is larger than "
+				               "max_metadata; its parameter lists were not read",
+				               (unsigned long long)src->size);
+			msi_source_release(src);
+			continue;
+		}
 		/* "code/__torch__/a/b.py" is module "__torch__.a.b" */
 		msi_buf mod = MSI_BUF_INIT;
 		msi_buf_append(&mod, n + 5, strlen(n) - 5 - 3);
 		char *module = msi_buf_detach(&mod, NULL);
-		uint8_t *text = module ? msi_malloc(src->size + 1) : NULL;
 		if (module)
 			for (char *p = module; *p; p++)
 				if (*p == '/')
 					*p = '.';
-		rc = text ? msi_source_read(src, 0, text, src->size) : MS_ENOMEM;
+		/* an inflated member is already in memory: no copy */
+		const uint8_t *text = msi_source_memory(src);
+		uint8_t *copy = NULL;
+		rc = module ? MS_OK : MS_ENOMEM;
+		if (rc == MS_OK && !text) {
+			copy = msi_malloc((size_t)src->size + 1);
+			rc = copy ? msi_source_read(src, 0, copy, (size_t)src->size) : MS_ENOMEM;
+			text = copy;
+		}
 		if (rc == MS_OK)
-			rc = pt_class_lists_add_source(d->lists, module, (const char *)text, src->size);
-		msi_free(text);
+			rc = pt_class_lists_add_source(d->lists, module, (const char *)text, (size_t)src->size);
+		msi_free(copy);
 		msi_free(module);
 		msi_source_release(src);
 		if (rc == MS_ENOMEM)
@@ -691,14 +701,6 @@ static int doc_load(pt_doc *d)
 
 /* ---- inspect ---- */
 
-static void write_shape(msi_json *j, const pt_tensor *x)
-{
-	msi_json_array_begin(j);
-	for (uint32_t i = 0; x->shape_ok && i < x->rank; i++)
-		msi_json_int(j, x->shape[i]);
-	msi_json_array_end(j);
-}
-
 static uint64_t sat_add(uint64_t a, uint64_t b)
 {
 	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
@@ -789,49 +791,6 @@ static void write_records(pt_doc *d, msi_json *j)
 	strset_free(&code);
 }
 
-static void write_top_level(const msi_pv *root, msi_json *j)
-{
-	char buf[300];
-	msi_json_key(j, "top_level_type");
-	msi_json_string(j, pt_top_level_type(root, buf, sizeof buf));
-	const char *m, *n;
-	bool dict = root && (root->kind == MSI_PV_DICT || (root->kind == MSI_PV_CALL && (root->npairs ||
-	                     (msi_pv_call_target(root, &m, &n) && dict_like(m, n)))));
-	if (dict) {
-		msi_json_key(j, "top_level_keys");
-		msi_json_array_begin(j);
-		for (uint32_t i = 0; i < root->npairs; i++) {
-			const msi_pv *k = root->pairs[2 * i];
-			if (k && k->kind == MSI_PV_STR && k->u.str.data)
-				msi_json_stringn(j, k->u.str.data, k->u.str.len);
-			else if (k && k->kind == MSI_PV_INT)
-				msi_json_int(j, k->u.i);
-			else
-				msi_json_null(j);
-		}
-		msi_json_array_end(j);
-	}
-}
-
-static void write_tensors(const pt_tensors *t, msi_json *j)
-{
-	msi_json_key(j, "tensors");
-	msi_json_object_begin(j);
-	for (size_t i = 0; i < t->ntensors; i++) {
-		const pt_tensor *x = &t->tensors[i];
-		msi_json_key(j, x->key);
-		msi_json_object_begin(j);
-		msi_json_key(j, "dtype");
-		msi_json_string(j, x->dtype);
-		msi_json_key(j, "shape");
-		write_shape(j, x);
-		msi_json_key(j, "storage");
-		msi_json_string(j, x->storage != SIZE_MAX ? t->storages[x->storage].key : NULL);
-		msi_json_object_end(j);
-	}
-	msi_json_object_end(j);
-}
-
 static void write_globals(const strset *g, msi_json *j)
 {
 	msi_json_key(j, "globals");
@@ -863,10 +822,7 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 		msi_json_string(j, "local_headers");
 		return MS_OK;
 	}
-	d.r = msi_report_new(NULL, NULL); /* inspect keeps no findings */
-	if (!d.r)
-		return MS_ENOMEM;
-	int rc = doc_load(&d);
+	int rc = doc_load(&d); /* d.r NULL: inspect keeps no findings */
 	if (rc == MS_OK) {
 		write_records(&d, j);
 		msi_json_key(j, "version");
@@ -886,8 +842,8 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 			msi_json_key(j, "top_level_type");
 			msi_json_string(j, root ? pt_top_level_type(root, buf, sizeof buf) : NULL);
 		} else if (d.p.kind == PT_TORCH_ZIP) {
-			write_top_level(root, j);
-			write_tensors(&d.tensors, j);
+			pt_write_top_level(root, j);
+			pt_write_tensors(&d.tensors, j);
 		}
 		write_globals(&d.globals, j);
 		if (d.p.kind == PT_TORCHSCRIPT) {
@@ -905,7 +861,6 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 		if (d.failed)
 			rc = MS_ENOMEM;
 	}
-	ms_report_free(d.r);
 	doc_free(&d);
 	return rc;
 }
