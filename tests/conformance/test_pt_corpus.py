@@ -68,6 +68,8 @@ def test_corpus_has_the_pt_files_it_promises():
     assert len(PUBLIC_PT) == 39
     assert {e["path"].split("/")[0] for e in GENERATED_PT} == {"torch", "torchscript", "bad"}
     assert any(not e["expected_valid"] for e in GENERATED_PT)
+    # the public .pt files are all well-formed: the negatives are the generated ones
+    assert not any(e["negative_fixture"] for e in PUBLIC_PT)
 
 
 # ---- public --------------------------------------------------------------------------------
@@ -115,12 +117,6 @@ def test_public_pt_validates(cli, entry):
     flagged = [f for f in report["findings"] if f["code"].startswith("pickle.global.")]
     assert not flagged, brief(flagged)  # every public .pt references only allowlisted globals
     assert report["valid"] is True
-
-
-@pytest.mark.parametrize("entry", _params(PUBLIC_PT, lambda e: e["negative_fixture"]))
-def test_public_pt_negative_rejected(cli, entry):
-    report = run(cli, "validate", "--json", str(ROOT / "public" / entry["path"]))
-    assert errors(report), brief(report["findings"])
 
 
 # ---- generated -------------------------------------------------------------------------------

@@ -514,7 +514,11 @@ static int check_pickle(pt_doc *d, const msi_source *src, uint64_t off, uint64_t
 }
 
 /* Opens record `idx` and runs its pickle. */
-static int run_record_pickle(pt_doc *d, size_t idx, msi_pickle **keep)
+/* Opens record `idx` once and runs its pickle. With `if_pickle`, a record
+ * found by content rather than by name: it is run only when it starts as a
+ * pickle of protocol 2-5 does, and one that cannot be opened is left to the
+ * zip layer's findings. */
+static int run_record_pickle(pt_doc *d, size_t idx, bool if_pickle, msi_pickle **keep)
 {
 	const msi_entry *e = &d->c->entries[idx];
 	if (e->unsafe)
@@ -524,23 +528,19 @@ static int run_record_pickle(pt_doc *d, size_t idx, msi_pickle **keep)
 	if (rc == MS_ENOMEM)
 		return rc;
 	if (rc != MS_OK) {
-		if (d->validating)
+		if (d->validating && !if_pickle)
 			msi_report_add(d->r, "pt.record.unreadable", rec_name(d, e), "cannot read the pickle: %s",
 			               ms_error_last());
+		return MS_OK;
+	}
+	uint8_t h[2] = { 0, 0 };
+	if (if_pickle && (msi_source_read_some(src, 0, h, 2) < 2 || h[0] != 0x80 || h[1] < 2 || h[1] > 5)) {
+		msi_source_release(src);
 		return MS_OK;
 	}
 	rc = check_pickle(d, src, 0, src->size, rec_name(d, e), 0, keep);
 	msi_source_release(src);
 	return rc;
-}
-
-static bool looks_like_pickle(pt_doc *d, size_t idx)
-{
-	uint8_t h[2];
-	size_t got = 0;
-	if (msi_container_read_window(d->c, idx, false, h, 2, &got) != MS_OK || got < 2)
-		return false;
-	return h[0] == 0x80 && h[1] >= 2 && h[1] <= 5;
 }
 
 /* TorchScript's code/: the class lists (never evaluated). */
@@ -655,9 +655,9 @@ static int doc_load(pt_doc *d)
 
 	int rc = MS_OK;
 	if (d->rec_data >= 0)
-		rc = run_record_pickle(d, (size_t)d->rec_data, &d->data);
+		rc = run_record_pickle(d, (size_t)d->rec_data, false, &d->data);
 	if (rc == MS_OK && d->rec_constants >= 0)
-		rc = run_record_pickle(d, (size_t)d->rec_constants, &d->constants);
+		rc = run_record_pickle(d, (size_t)d->rec_constants, false, &d->constants);
 	/* every other pickle: by name (.pkl, .debug_pkl) or, outside the
 	 * storages, by content */
 	for (size_t i = 0; rc == MS_OK && i < d->c->count; i++) {
@@ -670,8 +670,8 @@ static int doc_load(pt_doc *d)
 		 * by torch and never unpickled */
 		bool storage = strncmp(n, "data/", 5) == 0 || strncmp(n, "constants/", 10) == 0 ||
 		               (strncmp(n, "code/", 5) == 0 && ends_with(n, ".py"));
-		if (by_name || (!storage && d->validating && looks_like_pickle(d, i)))
-			rc = run_record_pickle(d, i, NULL);
+		if (by_name || (!storage && d->validating))
+			rc = run_record_pickle(d, i, !by_name, NULL);
 	}
 	if (rc != MS_OK)
 		return rc;
