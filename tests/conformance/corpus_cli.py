@@ -1,10 +1,22 @@
 """Running the CLI on one corpus file, for the format conformance tests."""
 import json
+import os
 import subprocess
+from pathlib import Path
 
 import pytest
 
 TIMEOUT = 120  # seconds per CLI run; the corpus files are small
+
+# The shared corpus (../shared/corpus), or None when $CORPUS is not set.
+ROOT = Path(os.environ["CORPUS"]) if os.environ.get("CORPUS") else None
+
+
+def load_manifest(rel):
+    """A manifest of the corpus as a dict, or None when the corpus or the file is absent."""
+    if ROOT is None or not (ROOT / rel).is_file():
+        return None
+    return json.loads((ROOT / rel).read_text())
 
 
 def run(cli, *args):

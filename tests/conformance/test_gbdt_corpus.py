@@ -5,25 +5,16 @@ valid models get no error finding, negatives get at least one.
 
 Environment as for test_corpus.py: MODELSTORE_CLI and CORPUS.
 """
-import json
-import os
-from pathlib import Path
 
 import pytest
 
-from corpus_cli import errors, run
-
-ROOT = Path(os.environ["CORPUS"]) if os.environ.get("CORPUS") else None
+from corpus_cli import ROOT, errors, run, load_manifest
 
 
-def _load(rel):
-    if ROOT is None or not (ROOT / rel).is_file():
-        return None
-    return json.loads((ROOT / rel).read_text())
 
 
-PUBLIC = _load("public/manifest.json")
-GENERATED = _load("generated/manifest.json")
+PUBLIC = load_manifest("public/manifest.json")
+GENERATED = load_manifest("generated/manifest.json")
 
 PUBLIC_GBDT = [e for e in (PUBLIC or {}).get("entries", []) if e["data_format"] in ("xgb", "lgbm")]
 GENERATED_XGB = [e for e in (GENERATED or {}).get("files", []) if e.get("expected_format") == "xgb"]

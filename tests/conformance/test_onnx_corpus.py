@@ -21,28 +21,19 @@ Naming between the manifests and our inspect JSON:
   the functions' node counts = our node_count_total, `param_count` = our
   parameters, `functions` objects whose names are ours.
 """
-import json
-import os
 import re
-from pathlib import Path
 
 import pytest
 
-from corpus_cli import errors, run
+from corpus_cli import ROOT, errors, run, load_manifest
 
-ROOT = Path(os.environ["CORPUS"]) if os.environ.get("CORPUS") else None
 ONNX_TABLE_OPSET = 17  # onnx 1.12, the checker that wrote the manifests, knows ai.onnx up to 17
 ONNX_1_12_IR = 8
 
 
-def _load(rel):
-    if ROOT is None or not (ROOT / rel).is_file():
-        return None
-    return json.loads((ROOT / rel).read_text())
 
-
-PUBLIC = _load("public/manifest.json")
-GENERATED = _load("generated/manifest.json")
+PUBLIC = load_manifest("public/manifest.json")
+GENERATED = load_manifest("generated/manifest.json")
 PUBLIC_ONNX = [e for e in (PUBLIC or {}).get("entries", []) if e["data_format"] == "onnx"]
 GENERATED_ONNX = [e for e in (GENERATED or {}).get("files", []) if e.get("expected_format") == "onnx"]
 

@@ -24,26 +24,17 @@ Naming between the manifests and our inspect JSON (`model` unless said):
   buffer_element_count = root `buffers`, root_type = the last component of
   top_level_type (ours is qualified: "__torch__.<module path>.<Class>").
 """
-import json
-import os
 import zipfile
-from pathlib import Path
 
 import pytest
 
-from corpus_cli import errors, run
-
-ROOT = Path(os.environ["CORPUS"]) if os.environ.get("CORPUS") else None
+from corpus_cli import ROOT, errors, run, load_manifest
 
 
-def _load(rel):
-    if ROOT is None or not (ROOT / rel).is_file():
-        return None
-    return json.loads((ROOT / rel).read_text())
 
 
-PUBLIC = _load("public/manifest.json")
-GENERATED = _load("generated/manifest.json")
+PUBLIC = load_manifest("public/manifest.json")
+GENERATED = load_manifest("generated/manifest.json")
 PUBLIC_PT = [e for e in (PUBLIC or {}).get("entries", []) if e["data_format"] == "pt"]
 GENERATED_PT = [e for e in (GENERATED or {}).get("files", [])
                 if e["path"].startswith(("torch/", "torchscript/"))
