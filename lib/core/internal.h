@@ -51,6 +51,21 @@ static inline bool msi_mul_u64(uint64_t a, uint64_t b, uint64_t *out)
 {
 	return !__builtin_mul_overflow(a, b, out);
 }
+/* a + b, or UINT64_MAX when it would wrap (counts that only need to be large) */
+static inline uint64_t msi_sat_add_u64(uint64_t a, uint64_t b)
+{
+	uint64_t r;
+	return __builtin_add_overflow(a, b, &r) ? UINT64_MAX : r;
+}
+/* FNV-1a of a NUL-terminated string, continuing from `h` (start with
+ * MSI_FNV_OFFSET): the hash of the library's small open-addressing tables. */
+#define MSI_FNV_OFFSET 1469598103934665603ull
+static inline uint64_t msi_fnv1a_str(uint64_t h, const char *s)
+{
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
 /* true when [off, off+len) lies inside [0, size) */
 static inline bool msi_range_ok(uint64_t off, uint64_t len, uint64_t size)
 {

@@ -543,13 +543,9 @@ typedef struct distinct {
 
 static uint64_t name_hash(const char *module, const char *name)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (const char *s = module; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	h = (h ^ 0xff) * 1099511628211ull;
-	for (const char *s = name; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211ull;
-	return h;
+	uint64_t h = msi_fnv1a_str(MSI_FNV_OFFSET, module);
+	h = (h ^ 0xff) * 1099511628211ull; /* "a.b" + "c" differs from "a" + "b.c" */
+	return msi_fnv1a_str(h, name);
 }
 
 static size_t report_one(const msi_pickle_global *g, size_t count, msi_pickle_policy policy,

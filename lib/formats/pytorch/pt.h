@@ -97,6 +97,8 @@ bool pt_dtype_of_name(const char *name, const char **dtype, uint32_t *elem_size)
 bool pt_dict_like(const char *module, const char *name);
 /* "top_level_type" and, for a dict root, "top_level_keys" (in order). */
 void pt_write_top_level(const msi_pv *root, msi_json *j);
+/* Elements of every tensor collected (saturating): torch.save's "parameters". */
+uint64_t pt_tensors_total_elements(const pt_tensors *t);
 /* "tensors": dotted key -> {dtype, shape, storage}. */
 void pt_write_tensors(const pt_tensors *t, msi_json *j);
 

@@ -50,14 +50,6 @@ void pt_class_lists_free(pt_class_lists *l)
 	msi_free(l);
 }
 
-static uint64_t hash_name(const char *s)
-{
-	uint64_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211u;
-	return h;
-}
-
 static bool rehash(pt_class_lists *l)
 {
 	size_t cap = l->index_cap ? l->index_cap * 2 : 64;
@@ -65,7 +57,7 @@ static bool rehash(pt_class_lists *l)
 	if (!idx)
 		return false;
 	for (size_t i = 0; i < l->count; i++) {
-		size_t j = (size_t)hash_name(l->classes[i].qualname) & (cap - 1);
+		size_t j = (size_t)msi_fnv1a_str(MSI_FNV_OFFSET, l->classes[i].qualname) & (cap - 1);
 		while (idx[j])
 			j = (j + 1) & (cap - 1);
 		idx[j] = i + 1;
@@ -80,7 +72,7 @@ static const pt_class *find_class(const pt_class_lists *l, const char *qualname)
 {
 	if (!l || !l->index_cap)
 		return NULL;
-	size_t j = (size_t)hash_name(qualname) & (l->index_cap - 1);
+	size_t j = (size_t)msi_fnv1a_str(MSI_FNV_OFFSET, qualname) & (l->index_cap - 1);
 	while (l->index[j]) {
 		const pt_class *c = &l->classes[l->index[j] - 1];
 		if (strcmp(c->qualname, qualname) == 0)
@@ -150,7 +142,7 @@ static int add_class(pt_class_lists *l, const char *module, const char *name, si
 	pt_class *c = &l->classes[l->count];
 	memset(c, 0, sizeof *c);
 	c->qualname = q;
-	size_t j = (size_t)hash_name(q) & (l->index_cap - 1);
+	size_t j = (size_t)msi_fnv1a_str(MSI_FNV_OFFSET, q) & (l->index_cap - 1);
 	while (l->index[j])
 		j = (j + 1) & (l->index_cap - 1);
 	l->index[j] = ++l->count;

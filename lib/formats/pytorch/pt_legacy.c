@@ -89,14 +89,9 @@ int pt_legacy_inspect(const msi_view *v, msi_inspect_out *out)
 			msi_json_uint(j, l.nkeys);
 			pt_write_top_level(l.pk[3]->root, j);
 			pt_write_tensors(&l.tensors, j);
-			uint64_t total = 0;
-			for (size_t i = 0; i < l.tensors.ntensors; i++) {
-				uint64_t n = l.tensors.tensors[i].numel;
-				total = total > UINT64_MAX - n ? UINT64_MAX : total + n;
-			}
 			rc = msi_pickle_write_globals(j, (const msi_pickle *const *)l.pk, 5);
 			msi_json_key(out->root, "parameters");
-			msi_json_uint(out->root, total);
+			msi_json_uint(out->root, pt_tensors_total_elements(&l.tensors));
 		}
 	}
 	legacy_free(&l);

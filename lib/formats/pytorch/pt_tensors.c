@@ -160,10 +160,8 @@ static bool int_of(const msi_pv *v, int64_t *out)
 
 static uint64_t hash_str(const char *s, bool constants)
 {
-	uint64_t h = constants ? 0x9e3779b97f4a7c15u : 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211u;
-	return h;
+	/* data/<key> and constants/<key> are two namespaces */
+	return msi_fnv1a_str(constants ? 0x9e3779b97f4a7c15u : MSI_FNV_OFFSET, s);
 }
 
 static bool index_grow(pt_tensors *t)
@@ -538,6 +536,14 @@ static void walk_save(pt_tensors *t, const msi_pv *v, pt_path *path, int depth, 
 	/* an object's state (BUILD): its attributes continue the path */
 	if (v->kind == MSI_PV_CALL && v->state && v->state != v)
 		walk_save(t, v->state, path, depth + 1, legacy, constants);
+}
+
+uint64_t pt_tensors_total_elements(const pt_tensors *t)
+{
+	uint64_t total = 0;
+	for (size_t i = 0; i < t->ntensors; i++)
+		total = msi_sat_add_u64(total, t->tensors[i].numel);
+	return total;
 }
 
 void pt_tensors_collect(pt_tensors *t, const msi_pv *root, bool legacy, bool constants)

@@ -267,14 +267,6 @@ static const char *rec_name(const pt_doc *d, const msi_entry *e)
 	return e->name + d->plen + 1;
 }
 
-static uint64_t hash_name(const char *s)
-{
-	uint64_t h = 1469598103934665603u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 1099511628211u;
-	return h;
-}
-
 static bool build_rec_index(pt_doc *d)
 {
 	size_t cap = 16;
@@ -289,7 +281,7 @@ static bool build_rec_index(pt_doc *d)
 		const char *n = rec_name(d, &d->c->entries[i]);
 		if (!n)
 			continue;
-		size_t j = (size_t)hash_name(n) & (cap - 1);
+		size_t j = (size_t)msi_fnv1a_str(MSI_FNV_OFFSET, n) & (cap - 1);
 		while (d->rec_index[j])
 			j = (j + 1) & (cap - 1);
 		d->rec_index[j] = i + 1;
@@ -302,7 +294,7 @@ static ssize_t find_rec(const pt_doc *d, const char *name)
 {
 	if (!d->rec_cap)
 		return -1;
-	size_t j = (size_t)hash_name(name) & (d->rec_cap - 1);
+	size_t j = (size_t)msi_fnv1a_str(MSI_FNV_OFFSET, name) & (d->rec_cap - 1);
 	ssize_t found = -1;
 	while (d->rec_index[j]) {
 		size_t i = d->rec_index[j] - 1;
@@ -701,11 +693,6 @@ static int doc_load(pt_doc *d)
 
 /* ---- inspect ---- */
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 static bool same_view(const pt_tensor *a, const pt_tensor *b)
 {
 	if (a->node == b->node)
@@ -744,7 +731,7 @@ static uint64_t unique_elements(const pt_tensors *t, bool buffers)
 				slots[j] = i + 1;
 		}
 		if (!dup)
-			total = sat_add(total, x->numel);
+			total = msi_sat_add_u64(total, x->numel);
 	}
 	msi_free(slots);
 	return total;
@@ -852,11 +839,8 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 			msi_json_key(out->root, "buffers");
 			msi_json_uint(out->root, unique_elements(&d.tensors, true));
 		} else if (d.p.kind == PT_TORCH_ZIP) {
-			uint64_t total = 0;
-			for (size_t i = 0; i < d.tensors.ntensors; i++)
-				total = sat_add(total, d.tensors.tensors[i].numel);
 			msi_json_key(out->root, "parameters");
-			msi_json_uint(out->root, total);
+			msi_json_uint(out->root, pt_tensors_total_elements(&d.tensors));
 		}
 		if (d.failed)
 			rc = MS_ENOMEM;
@@ -866,14 +850,6 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 }
 
 /* ---- validate ---- */
-
-static bool mul_ok(uint64_t a, uint64_t b, uint64_t *out)
-{
-	if (a && b > UINT64_MAX / a)
-		return false;
-	*out = a * b;
-	return true;
-}
 
 /* Every storage a pickle names exists and holds numel x element size
  * bytes; every tensor view fits its storage; data/ records nobody names. */
@@ -902,7 +878,7 @@ static void check_storages(pt_doc *d)
 		const msi_entry *e = &d->c->entries[idx];
 		uint64_t need;
 		if (s->elem_size && s->numel_known) {
-			if (!mul_ok(s->numel, s->elem_size, &need) || e->size < need) {
+			if (!msi_mul_u64(s->numel, s->elem_size, &need) || e->size < need) {
 				if (small++ < FINDINGS_PER_RULE)
 					msi_report_add(d->r, "pt.storage.too_small", name, "storage '%.200s' declares %llu "
 					               "elements of %u bytes but its record holds %llu bytes", s->key,
@@ -927,14 +903,13 @@ static void check_storages(pt_doc *d)
 			continue;
 		const pt_storage *s = &t->storages[x->storage];
 		uint64_t bytes;
-		if (!s->numel_known || !s->elem_size || !mul_ok(s->numel, s->elem_size, &bytes))
+		if (!s->numel_known || !s->elem_size || !msi_mul_u64(s->numel, s->elem_size, &bytes))
 			continue;
 		uint64_t capacity = bytes / x->elem_size, last = x->offset, step;
 		bool ok = true;
 		for (uint32_t k = 0; ok && k < x->rank; k++) {
-			ok = mul_ok((uint64_t)(x->shape[k] - 1), (uint64_t)x->stride[k], &step) && last <= UINT64_MAX - step;
-			if (ok)
-				last += step;
+			ok = msi_mul_u64((uint64_t)(x->shape[k] - 1), (uint64_t)x->stride[k], &step) &&
+			     msi_add_u64(last, step, &last);
 		}
 		if ((!ok || last >= capacity) && oob++ < FINDINGS_PER_RULE)
 			msi_report_add(d->r, "pt.tensor.out_of_bounds", x->key, "tensor '%.200s' reads element %llu of "
