@@ -127,6 +127,12 @@ typedef struct msi_h5_dataset {
 	uint64_t chunk_dims[MSI_H5_MAX_RANK];
 	unsigned filter_count;   /* filter pipeline message */
 	uint16_t filters[8];     /* filter ids (1 deflate, 2 shuffle, 3 fletcher32, 4 szip, ...) */
+	/* chunked: how the chunks are indexed: 0 a v1 B-tree (layout v1-v3), 1 a
+	 * single chunk, 2 implicit, 3 fixed array, 4 extensible array, 5 a v2
+	 * B-tree (layout v4); and where the index (or the single chunk) is. */
+	uint8_t chunk_index;
+	uint64_t chunk_address;
+	bool external;           /* the raw data is in external files (message 0x07) */
 } msi_h5_dataset;
 
 /* Type, shape and layout of a dataset. MS_EFORMAT (finding added) when a
@@ -162,6 +168,10 @@ int msi_h5_attr_strings(msi_h5 *h, const msi_h5_attr *a, uint64_t max_total, msi
 /* Element i of a numeric attribute (integer, float, bool enum) as a double;
  * false when it is not numeric or i is out of range. */
 bool msi_h5_attr_number(const msi_h5_attr *a, uint64_t i, double *out);
+/* Element i of an integer attribute (integer, integer enum, bool) exactly:
+ * the value is (int64_t)*bits when *negative, else *bits; false when it is
+ * not an integer of 1, 2, 4 or 8 bytes or i is out of range. */
+bool msi_h5_attr_integer(const msi_h5_attr *a, uint64_t i, uint64_t *bits, bool *negative);
 
 /* ---- groups ---- */
 

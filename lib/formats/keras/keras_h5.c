@@ -1,0 +1,726 @@
+/*
+ * Keras models in HDF5 files (FORMATS.md §6.2): what Keras 2's
+ * model.save('x.h5') and save_weights() write, and Keras 3's legacy path;
+ * plus the model.weights.h5 of a .keras archive (§6.1), which lays weights
+ * out by object path instead.
+ *
+ * Legacy layout: root attributes keras_version, backend, model_config (JSON)
+ * and training_config (JSON); group model_weights with attribute
+ * layer_names, one group per layer with attribute weight_names naming its
+ * datasets (paths relative to the layer group); optimizer_weights likewise.
+ * A weights-only file has layer_names on the root and no model_config.
+ * Keras splits an attribute over 64 KiB into name0, name1, ... .
+ *
+ * Everything goes through the bounded HDF5 reader (../hdf5/h5.h): only
+ * object headers, heaps and B-tree nodes are read, never weight payloads.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "keras.h"
+
+/* ---- small shared helpers ---- */
+
+bool keras_strs_push(keras_doc *d, keras_strs *s, const char *text, size_t len)
+{
+	if (s->count == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 8;
+		char **items = msi_reallocarray(s->items, cap, sizeof *items);
+		if (!items)
+			goto oom;
+		s->items = items;
+		s->cap = cap;
+	}
+	char *copy = msi_strndup(text, len);
+	if (!copy)
+		goto oom;
+	s->items[s->count++] = copy;
+	s->bytes += len;
+	return true;
+oom:
+	d->failed = true;
+	return false;
+}
+
+void keras_strs_free(keras_strs *s)
+{
+	for (size_t i = 0; i < s->count; i++)
+		msi_free(s->items[i]);
+	msi_free(s->items);
+	memset(s, 0, sizeof *s);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void keras_strs_sort(keras_strs *s)
+{
+	if (s->count > 1)
+		qsort(s->items, s->count, sizeof *s->items, cmp_str);
+}
+
+void keras_check_config(keras_doc *d, const char *json, size_t len, const char *where, bool is_model)
+{
+	msi_json_limits lim = { d->v->limits->max_depth, 1000000 };
+	if (is_model) {
+		msi_keras_facts_free(&d->cfg);
+		if (msi_keras_config_check(json, len, where, &lim, d->r, &d->cfg) != MS_OK)
+			d->failed = true;
+		d->has_config = d->cfg.class_name != NULL;
+		return;
+	}
+	msi_keras_facts scratch;
+	memset(&scratch, 0, sizeof scratch);
+	if (msi_keras_config_check(json, len, where, &lim, d->r, &scratch) != MS_OK)
+		d->failed = true;
+	msi_keras_facts_free(&scratch);
+}
+
+/* ---- attributes ---- */
+
+/* Decoding every element of a string attribute into a list. */
+typedef struct strs_sink {
+	keras_doc *d;
+	keras_strs *out;
+	uint64_t cap;
+} strs_sink;
+
+static int take_string(void *user, size_t index, const char *s, size_t len)
+{
+	(void)index;
+	strs_sink *k = user;
+	if (k->out->bytes + len > k->cap)
+		return MS_ELIMIT;
+	return keras_strs_push(k->d, k->out, s, len) ? 0 : MS_ENOMEM;
+}
+
+/* What one pass over an object's attributes collects. `want` names the
+ * Keras string attributes of interest; a split attribute arrives as
+ * want0, want1, ... and is joined in order. */
+enum { MAX_WANTED = 6, MAX_CHUNKS = 4096 };
+
+typedef struct attr_pass {
+	keras_doc *d;
+	const char *where;
+	const char *want[MAX_WANTED];
+	size_t nwant;
+	keras_strs values[MAX_WANTED];      /* the whole attribute */
+	bool found[MAX_WANTED];
+	bool bad[MAX_WANTED];               /* present but not strings */
+	struct attr_chunk {
+		keras_strs strings;
+		bool present;
+	} *chunks[MAX_WANTED];              /* split parts by chunk number */
+	size_t nchunks[MAX_WANTED];
+	keras_strs *names;                  /* every attribute name, or NULL */
+	char dtype_attr[32];                /* a weight's "dtype" attribute (bfloat16) */
+} attr_pass;
+
+static bool all_digits(const char *s, size_t n)
+{
+	if (n == 0 || n > 9)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static int read_strings(attr_pass *p, msi_h5 *h, const msi_h5_attr *a, keras_strs *into, size_t w)
+{
+	/* Keras 2 writes a layer without weights as np.asarray([]): an empty
+	 * float64 array, not strings */
+	if (a->space.kind == MSI_H5_NULL || (a->space.kind == MSI_H5_SIMPLE && a->space.elements == 0))
+		return 0;
+	if (a->type.cls != MSI_H5_STRING && !(a->type.cls == MSI_H5_VLEN && a->type.vlen_string)) {
+		p->bad[w] = true;
+		return 0;
+	}
+	strs_sink k = { p->d, into, p->d->v->limits->max_metadata };
+	int rc = msi_h5_attr_strings(h, a, k.cap, take_string, &k);
+	if (rc == MS_ENOMEM)
+		return MS_ENOMEM;
+	if (rc == MS_ELIMIT)
+		msi_report_add(p->d->r, "keras.config.limit", p->where, "attribute '%s' is larger than %llu bytes",
+		               p->want[w], (unsigned long long)k.cap);
+	else if (rc != MS_OK)
+		p->bad[w] = true;
+	return 0;
+}
+
+static int on_attr(void *user, msi_h5 *h, const msi_h5_attr *a)
+{
+	attr_pass *p = user;
+	if (p->names && !keras_strs_push(p->d, p->names, a->name, a->name_len))
+		return MS_ENOMEM;
+	if (a->name_len == 5 && memcmp(a->name, "dtype", 5) == 0 && a->space.elements == 1) {
+		/* Keras 3 stores bfloat16 as 2-byte opaque values with dtype="bfloat16" */
+		keras_strs tmp = { 0 };
+		strs_sink k = { p->d, &tmp, 64 };
+		if ((a->type.cls == MSI_H5_STRING || a->type.cls == MSI_H5_VLEN) &&
+		    msi_h5_attr_strings(h, a, 64, take_string, &k) == MS_OK && tmp.count == 1 &&
+		    strlen(tmp.items[0]) < sizeof p->dtype_attr)
+			strcpy(p->dtype_attr, tmp.items[0]);
+		keras_strs_free(&tmp);
+	}
+	for (size_t w = 0; w < p->nwant; w++) {
+		size_t wl = strlen(p->want[w]);
+		if (a->name_len < wl || memcmp(a->name, p->want[w], wl) != 0)
+			continue;
+		if (a->name_len == wl) {
+			keras_strs_free(&p->values[w]);
+			p->found[w] = true;
+			return read_strings(p, h, a, &p->values[w], w);
+		}
+		if (!all_digits(a->name + wl, a->name_len - wl))
+			continue;
+		size_t chunk = (size_t)strtoul(a->name + wl, NULL, 10);
+		if (chunk >= MAX_CHUNKS)
+			return 0;
+		if (chunk >= p->nchunks[w]) {
+			struct attr_chunk *grown = msi_reallocarray(p->chunks[w], chunk + 1, sizeof *grown);
+			if (!grown)
+				return MS_ENOMEM;
+			memset(grown + p->nchunks[w], 0, (chunk + 1 - p->nchunks[w]) * sizeof *grown);
+			p->chunks[w] = grown;
+			p->nchunks[w] = chunk + 1;
+		}
+		keras_strs_free(&p->chunks[w][chunk].strings);
+		p->chunks[w][chunk].present = true;
+		return read_strings(p, h, a, &p->chunks[w][chunk].strings, w);
+	}
+	return 0;
+}
+
+/* Joins want0, want1, ... (contiguous from 0, as Keras reads them) when
+ * the plain attribute is absent. */
+static bool join_chunks(attr_pass *p, size_t w)
+{
+	if (p->found[w] || p->nchunks[w] == 0)
+		return true;
+	for (size_t c = 0; c < p->nchunks[w]; c++) {
+		if (!p->chunks[w][c].present)
+			break; /* a gap ends the list, as in Keras */
+		keras_strs *part = &p->chunks[w][c].strings;
+		p->found[w] = true;
+		for (size_t i = 0; i < part->count; i++)
+			if (!keras_strs_push(p->d, &p->values[w], part->items[i], strlen(part->items[i])))
+				return false;
+	}
+	return true;
+}
+
+static void attr_pass_free(attr_pass *p)
+{
+	for (size_t w = 0; w < MAX_WANTED; w++) {
+		keras_strs_free(&p->values[w]);
+		for (size_t c = 0; c < p->nchunks[w]; c++)
+			keras_strs_free(&p->chunks[w][c].strings);
+		msi_free(p->chunks[w]);
+	}
+}
+
+static int run_attr_pass(attr_pass *p, msi_h5 *h, const msi_h5_obj *o)
+{
+	int rc = msi_h5_obj_attrs(h, o, on_attr, p);
+	if (rc < 0)
+		return rc;
+	for (size_t w = 0; w < p->nwant; w++) {
+		if (!join_chunks(p, w))
+			return MS_ENOMEM;
+		if (p->bad[w])
+			msi_report_add(p->d->r, "keras.attribute.invalid", p->where,
+			               "attribute '%s' is not a string or an array of strings", p->want[w]);
+	}
+	return MS_OK;
+}
+
+/* ---- weights ---- */
+
+static bool numeric_type(const msi_h5_type *t)
+{
+	return t->cls == MSI_H5_INTEGER || t->cls == MSI_H5_FLOAT || t->is_bool || t->is_complex;
+}
+
+bool keras_weight_add(keras_doc *d, msi_h5 *h, const msi_h5_obj *o, const char *name, size_t name_len,
+		      const char *where)
+{
+	msi_h5_dataset ds;
+	if (msi_h5_obj_dataset(h, o, &ds) != MS_OK)
+		return true; /* the reader said why */
+	attr_pass p;
+	memset(&p, 0, sizeof p);
+	p.d = d;
+	p.where = where;
+	if (msi_h5_obj_attrs(h, o, on_attr, &p) == MS_ENOMEM) {
+		attr_pass_free(&p);
+		d->failed = true;
+		return false;
+	}
+	attr_pass_free(&p);
+	bool bfloat16 = strcmp(p.dtype_attr, "bfloat16") == 0 && ds.type.size == 2 &&
+	                (ds.type.cls == MSI_H5_OPAQUE || ds.type.cls == MSI_H5_INTEGER);
+	if (!numeric_type(&ds.type) && !bfloat16) {
+		char tn[32];
+		msi_report_add(d->r, "keras.weights.dtype", where, "weight '%.*s' has type %s, not a numeric array",
+		               (int)name_len, name, msi_h5_type_name(&ds.type, tn, sizeof tn));
+	}
+	char dtype[32];
+	if (bfloat16)
+		strcpy(dtype, "bfloat16");
+	else
+		msi_h5_type_name(&ds.type, dtype, sizeof dtype);
+	return keras_weight_push(d, name, name_len, dtype, ds.space.rank, ds.space.dims,
+	                         ds.space.elements_overflow ? UINT64_MAX : ds.space.elements);
+}
+
+bool keras_weight_push(keras_doc *d, const char *name, size_t name_len, const char *dtype, unsigned rank,
+		       const uint64_t *dims, uint64_t elements)
+{
+	if (d->nweights == d->wcap) {
+		size_t cap = d->wcap ? d->wcap * 2 : 32;
+		keras_weight *grown = msi_reallocarray(d->weights, cap, sizeof *grown);
+		if (!grown)
+			goto oom;
+		d->weights = grown;
+		d->wcap = cap;
+	}
+	keras_weight *w = &d->weights[d->nweights];
+	memset(w, 0, sizeof *w);
+	w->name = msi_strndup(name, name_len);
+	w->dims = msi_calloc(rank ? rank : 1, sizeof *w->dims);
+	if (!w->name || !w->dims) {
+		msi_free(w->name);
+		msi_free(w->dims);
+		goto oom;
+	}
+	w->rank = rank;
+	if (rank)
+		memcpy(w->dims, dims, rank * sizeof *w->dims);
+	w->elements = elements;
+	snprintf(w->dtype, sizeof w->dtype, "%s", dtype);
+	d->parameters = msi_sat_add_u64(d->parameters, elements);
+	d->nweights++;
+	return true;
+oom:
+	d->failed = true;
+	return false;
+}
+
+/* Keras turns layer names into HDF5 paths (and, in other savers, file
+ * names): anything beyond a plain identifier is suspicious. */
+static bool plain_layer_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 255 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '.' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* One layer group of a legacy weights group: its weight_names, each a
+ * dataset path relative to the group. */
+static int read_layer_weights(keras_doc *d, msi_h5 *h, uint64_t group_addr, const char *layer, bool optimizer)
+{
+	char where[512];
+	snprintf(where, sizeof where, "%s%s", optimizer ? "" : "layer ", layer);
+	msi_h5_obj *g = NULL;
+	int rc = msi_h5_obj_load(h, group_addr, layer, &g);
+	if (rc != MS_OK)
+		return rc == MS_EFORMAT ? MS_OK : rc;
+	attr_pass p;
+	memset(&p, 0, sizeof p);
+	p.d = d;
+	p.where = where;
+	p.want[0] = "weight_names";
+	p.nwant = 1;
+	rc = run_attr_pass(&p, h, g);
+	if (rc == MS_OK) {
+		keras_strs *names = &p.values[0];
+		if (optimizer)
+			d->optimizer_weights += names->count;
+		for (size_t i = 0; i < names->count && rc == MS_OK; i++) {
+			const char *wn = names->items[i];
+			uint64_t addr;
+			int found = msi_h5_lookup(h, group_addr, wn, strlen(wn), &addr);
+			if (found < 0) {
+				rc = found == MS_EFORMAT ? MS_OK : found;
+				continue;
+			}
+			if (found == 1) {
+				msi_report_add(d->r, "keras.weights.mismatch", where,
+				               "weight_names lists '%s', but there is no such dataset", wn);
+				continue;
+			}
+			if (optimizer && !d->validating)
+				continue;
+			msi_h5_obj *ds = NULL;
+			int lrc = msi_h5_obj_load(h, addr, wn, &ds);
+			if (lrc != MS_OK) {
+				rc = lrc == MS_EFORMAT ? MS_OK : lrc;
+				continue;
+			}
+			if (!msi_h5_obj_is_dataset(ds)) {
+				msi_report_add(d->r, "keras.weights.mismatch", where, "weight '%s' is not a dataset", wn);
+			} else if (!optimizer) {
+				size_t ln = strlen(layer), wl = strlen(wn);
+				char *full = msi_malloc(ln + wl + 2);
+				if (!full) {
+					rc = MS_ENOMEM;
+				} else {
+					memcpy(full, layer, ln);
+					full[ln] = '/';
+					memcpy(full + ln + 1, wn, wl + 1);
+					if (!keras_weight_add(d, h, ds, full, ln + wl + 1, where))
+						rc = MS_ENOMEM;
+					msi_free(full);
+				}
+			}
+			msi_h5_obj_free(ds);
+		}
+	}
+	attr_pass_free(&p);
+	msi_h5_obj_free(g);
+	return rc;
+}
+
+/* The links of one group, sorted by name: legacy weights groups hold one
+ * group per layer (thousands in big models), and looking each layer up on
+ * its own would walk the group's B-tree or heap once per layer. */
+typedef struct link_entry {
+	char *name;
+	uint64_t target;
+} link_entry;
+
+typedef struct link_index {
+	keras_doc *d;
+	link_entry *items;
+	size_t count, cap;
+} link_index;
+
+static int on_index_link(void *user, const char *name, size_t len, msi_h5_link_type type, uint64_t target)
+{
+	link_index *x = user;
+	if (type != MSI_H5_LINK_HARD)
+		return 0;
+	if (x->count == x->cap) {
+		size_t cap = x->cap ? x->cap * 2 : 64;
+		link_entry *grown = msi_reallocarray(x->items, cap, sizeof *grown);
+		if (!grown)
+			return MS_ENOMEM;
+		x->items = grown;
+		x->cap = cap;
+	}
+	char *copy = msi_strndup(name, len);
+	if (!copy)
+		return MS_ENOMEM;
+	x->items[x->count].name = copy;
+	x->items[x->count].target = target;
+	x->count++;
+	return 0;
+}
+
+static int cmp_link(const void *a, const void *b)
+{
+	return strcmp(((const link_entry *)a)->name, ((const link_entry *)b)->name);
+}
+
+static void link_index_free(link_index *x)
+{
+	for (size_t i = 0; i < x->count; i++)
+		msi_free(x->items[i].name);
+	msi_free(x->items);
+}
+
+/* The weights group's layer_names (already read) → each layer group. */
+static int read_weight_groups(keras_doc *d, msi_h5 *h, uint64_t wg_addr)
+{
+	link_index x = { d, NULL, 0, 0 };
+	msi_h5_obj *wg = NULL;
+	int rc = msi_h5_obj_load(h, wg_addr, "weights group", &wg);
+	if (rc == MS_OK) {
+		rc = msi_h5_group_links(h, wg, on_index_link, &x);
+		msi_h5_obj_free(wg);
+	}
+	if (rc == MS_EFORMAT)
+		rc = MS_OK; /* the reader said why; missing layers follow */
+	if (rc == MS_OK && x.count > 1)
+		qsort(x.items, x.count, sizeof *x.items, cmp_link);
+	for (size_t i = 0; i < d->layer_names.count && rc == MS_OK; i++) {
+		const char *layer = d->layer_names.items[i];
+		if (!plain_layer_name(layer))
+			msi_report_add(d->r, "keras.layer_name.invalid", "layer_names",
+			               "layer name '%s' is not a plain identifier ([A-Za-z0-9_.-])", layer);
+		link_entry key = { (char *)layer, 0 };
+		const link_entry *hit = x.count ? bsearch(&key, x.items, x.count, sizeof *x.items, cmp_link) : NULL;
+		if (!hit) {
+			msi_report_add(d->r, "keras.weights.mismatch", "layer_names",
+			               "layer '%s' is listed, but there is no group of that name", layer);
+			continue;
+		}
+		rc = read_layer_weights(d, h, hit->target, layer, false);
+	}
+	link_index_free(&x);
+	return rc;
+}
+
+/* Names of the root's child groups (manifests list them; a weights-only
+ * file has one per layer). */
+typedef struct group_names {
+	keras_doc *d;
+	msi_h5 *h;
+	uint64_t model_weights, optimizer_weights; /* their addresses, or MSI_H5_UNDEF */
+} group_names;
+
+static int on_root_link(void *user, const char *name, size_t len, msi_h5_link_type type, uint64_t target)
+{
+	group_names *g = user;
+	if (type != MSI_H5_LINK_HARD)
+		return 0;
+	msi_h5_obj *o = NULL;
+	int rc = msi_h5_obj_load(g->h, target, NULL, &o);
+	if (rc != MS_OK)
+		return rc == MS_EFORMAT ? 0 : rc;
+	bool group = msi_h5_obj_is_group(o);
+	msi_h5_obj_free(o);
+	if (!group)
+		return 0;
+	if (len == 13 && memcmp(name, "model_weights", 13) == 0)
+		g->model_weights = target;
+	if (len == 17 && memcmp(name, "optimizer_weights", 17) == 0)
+		g->optimizer_weights = target;
+	return keras_strs_push(g->d, &g->d->root_groups, name, len) ? 0 : MS_ENOMEM;
+}
+
+static char *first_string(keras_doc *d, keras_strs *s, const char *what, const char *where)
+{
+	if (s->count == 0)
+		return NULL;
+	if (s->count > 1)
+		msi_report_add(d->r, "keras.attribute.invalid", where, "attribute '%s' holds %zu strings, not one",
+		               what, s->count);
+	char *v = s->items[0];
+	s->items[0] = NULL;
+	return v;
+}
+
+enum { W_KERAS_VERSION, W_BACKEND, W_MODEL_CONFIG, W_TRAINING_CONFIG, W_LAYER_NAMES };
+
+int keras_h5_load(keras_doc *d, msi_source *src, uint64_t sig_offset)
+{
+	d->container = KERAS_CONTAINER_H5;
+	msi_h5 *h = NULL;
+	int rc = msi_h5_open(src, sig_offset, d->v->limits, d->r, &h);
+	if (rc != MS_OK)
+		return rc == MS_EFORMAT ? MS_OK : rc;
+	msi_h5_obj *root = NULL;
+	rc = msi_h5_obj_load(h, msi_h5_root_address(h), "/", &root);
+	if (rc != MS_OK) {
+		msi_h5_close(h);
+		return rc == MS_EFORMAT ? MS_OK : rc;
+	}
+	attr_pass p;
+	memset(&p, 0, sizeof p);
+	p.d = d;
+	p.where = "/";
+	p.want[W_KERAS_VERSION] = "keras_version";
+	p.want[W_BACKEND] = "backend";
+	p.want[W_MODEL_CONFIG] = "model_config";
+	p.want[W_TRAINING_CONFIG] = "training_config";
+	p.want[W_LAYER_NAMES] = "layer_names";
+	p.nwant = 5;
+	p.names = &d->root_attributes;
+	rc = run_attr_pass(&p, h, root);
+	if (rc == MS_OK) {
+		keras_strs_sort(&d->root_attributes);
+		d->keras_version = first_string(d, &p.values[W_KERAS_VERSION], "keras_version", "/");
+		d->backend = first_string(d, &p.values[W_BACKEND], "backend", "/");
+		d->weights_only = !p.found[W_MODEL_CONFIG];
+		d->has_training_config = p.found[W_TRAINING_CONFIG];
+		/* a JSON document split into chunks joins back into one text */
+		keras_strs *mc = &p.values[W_MODEL_CONFIG];
+		if (mc->count == 1)
+			keras_check_config(d, mc->items[0], strlen(mc->items[0]), "model_config", true);
+		else if (p.found[W_MODEL_CONFIG])
+			msi_report_add(d->r, "keras.config.invalid", "model_config",
+			               "model_config holds %zu strings, not one JSON text", mc->count);
+		keras_strs *tc = &p.values[W_TRAINING_CONFIG];
+		if (d->validating && tc->count == 1)
+			keras_check_config(d, tc->items[0], strlen(tc->items[0]), "training_config", false);
+		if (d->weights_only && !p.found[W_LAYER_NAMES])
+			msi_report_add(d->r, "keras.config.invalid", "/", "the file has neither a model_config nor a "
+			               "layer_names attribute: it is no Keras model or weights file");
+		else if (d->weights_only)
+			msi_report_add(d->r, "keras.weights_only", NULL,
+			               "no model_config: the file holds weights only (save_weights)");
+	}
+	group_names g = { d, h, MSI_H5_UNDEF, MSI_H5_UNDEF };
+	if (rc == MS_OK) {
+		rc = msi_h5_group_links(h, root, on_root_link, &g);
+		if (rc == MS_EFORMAT)
+			rc = MS_OK;
+		keras_strs_sort(&d->root_groups);
+	}
+	/* the weights group: model_weights for full models, the root for
+	 * save_weights() files */
+	uint64_t wg = MSI_H5_UNDEF;
+	if (rc == MS_OK) {
+		if (!d->weights_only && g.model_weights != MSI_H5_UNDEF) {
+			wg = g.model_weights;
+			msi_h5_obj *mw = NULL;
+			int lrc = msi_h5_obj_load(h, wg, "model_weights", &mw);
+			if (lrc == MS_OK) {
+				attr_pass q;
+				memset(&q, 0, sizeof q);
+				q.d = d;
+				q.where = "model_weights";
+				q.want[0] = "layer_names";
+				q.nwant = 1;
+				rc = run_attr_pass(&q, h, mw);
+				if (rc == MS_OK) {
+					d->layer_names = q.values[0];
+					memset(&q.values[0], 0, sizeof q.values[0]);
+				}
+				attr_pass_free(&q);
+				msi_h5_obj_free(mw);
+			} else if (lrc != MS_EFORMAT) {
+				rc = lrc;
+			}
+		} else if (d->weights_only) {
+			wg = msi_h5_root_address(h);
+			d->layer_names = p.values[W_LAYER_NAMES];
+			memset(&p.values[W_LAYER_NAMES], 0, sizeof p.values[W_LAYER_NAMES]);
+		} else {
+			msi_report_add(d->r, "keras.weights.mismatch", "/", "the model has no model_weights group");
+		}
+	}
+	if (rc == MS_OK && wg != MSI_H5_UNDEF)
+		rc = read_weight_groups(d, h, wg);
+	if (rc == MS_OK && g.optimizer_weights != MSI_H5_UNDEF)
+		rc = read_layer_weights(d, h, g.optimizer_weights, "optimizer_weights", true);
+	attr_pass_free(&p);
+	msi_h5_obj_free(root);
+	msi_h5_close(h);
+	if (rc == MS_EFORMAT)
+		rc = MS_OK;
+	return d->failed && rc == MS_OK ? MS_ENOMEM : rc;
+}
+
+/* ---- v3 model.weights.h5 ---- */
+
+typedef struct v3_walk {
+	keras_doc *d;
+	const char *where;
+	char *last_group;     /* the vars group of the previous dataset */
+	size_t last_group_len;
+	uint64_t group_seq;
+	size_t group_first;   /* index in d->weights of that group's first weight */
+} v3_walk;
+
+static bool decimal_index(const char *s, size_t n, uint64_t *out)
+{
+	if (!all_digits(s, n) || (n > 1 && s[0] == '0'))
+		return false;
+	*out = strtoull(s, NULL, 10);
+	return true;
+}
+
+static int cmp_weight(const void *a, const void *b)
+{
+	const keras_weight *x = a, *y = b;
+	if (x->group_seq != y->group_seq)
+		return x->group_seq < y->group_seq ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* Indices of one vars group must be 0..n-1, each once: Keras reads them
+ * back by counting. */
+static void check_vars_group(v3_walk *w)
+{
+	keras_doc *d = w->d;
+	size_t n = d->nweights - w->group_first;
+	if (!w->last_group || n == 0)
+		return;
+	keras_weight *ws = d->weights + w->group_first;
+	qsort(ws, n, sizeof *ws, cmp_weight);
+	for (size_t i = 0; i < n; i++) {
+		if (ws[i].index != i) {
+			msi_report_add(d->r, "keras.weights.mismatch", w->where,
+			               "group '%.*s' has variables %s%llu where %zu was expected (indices must be 0..%zu)",
+			               (int)w->last_group_len, w->last_group, i && ws[i].index == ws[i - 1].index ?
+			               "a second " : "", (unsigned long long)ws[i].index, i, n - 1);
+			return;
+		}
+	}
+}
+
+static int on_v3_object(void *user, msi_h5 *h, const char *path, size_t len, const msi_h5_obj *o)
+{
+	v3_walk *w = user;
+	if (!msi_h5_obj_is_dataset(o))
+		return 0;
+	if ((len >= 10 && memcmp(path, "optimizer/", 10) == 0)) {
+		w->d->optimizer_weights++;
+		return 0;
+	}
+	const char *slash = NULL;
+	for (size_t i = len; i > 0 && !slash; i--)
+		if (path[i - 1] == '/')
+			slash = path + i - 1;
+	size_t parent_len = slash ? (size_t)(slash - path) : 0;
+	const char *leaf = slash ? slash + 1 : path;
+	size_t leaf_len = len - (size_t)(leaf - path);
+	bool in_vars = parent_len >= 4 && memcmp(path + parent_len - 4, "vars", 4) == 0 &&
+	               (parent_len == 4 || path[parent_len - 5] == '/');
+	if (!in_vars)
+		return 0;
+	uint64_t index;
+	if (!decimal_index(leaf, leaf_len, &index)) {
+		msi_report_add(w->d->r, "keras.weights.mismatch", w->where,
+		               "dataset '%.*s' in a vars group is not named by a decimal index", (int)len, path);
+		return 0;
+	}
+	if (!w->last_group || w->last_group_len != parent_len || memcmp(w->last_group, path, parent_len) != 0) {
+		check_vars_group(w);
+		msi_free(w->last_group);
+		w->last_group = msi_strndup(path, parent_len);
+		if (!w->last_group)
+			return MS_ENOMEM;
+		w->last_group_len = parent_len;
+		w->group_seq++;
+		w->group_first = w->d->nweights;
+	}
+	size_t before = w->d->nweights;
+	if (!keras_weight_add(w->d, h, o, path, len, w->where))
+		return MS_ENOMEM;
+	if (w->d->nweights > before) {
+		w->d->weights[before].group_seq = w->group_seq;
+		w->d->weights[before].index = index;
+	}
+	return 0;
+}
+
+int keras_h5_load_v3_weights(keras_doc *d, msi_source *src, const char *where)
+{
+	msi_h5 *h = NULL;
+	int rc = msi_h5_open(src, 0, d->v->limits, d->r, &h);
+	if (rc != MS_OK)
+		return rc == MS_EFORMAT ? MS_OK : rc;
+	v3_walk w = { d, where, NULL, 0, 0, 0 };
+	rc = msi_h5_walk(h, msi_h5_root_address(h), on_v3_object, &w);
+	if (rc == MS_OK || rc == MS_EFORMAT) {
+		check_vars_group(&w);
+		rc = MS_OK;
+	}
+	msi_free(w.last_group);
+	msi_h5_close(h);
+	return d->failed && rc == MS_OK ? MS_ENOMEM : rc;
+}
