@@ -308,6 +308,7 @@ const msi_code_info msi_codes[] = {
 	{ "keras.api.unsafe", E, "an object names a Keras API that is not a model part (config, file download, saving)" },
 	{ "keras.tfsmlayer", E, "a TFSMLayer: loading it loads another SavedModel from a path in the config" },
 	{ "keras.layer_name.invalid", E, "a layer name is not a plain identifier (Keras turns names into file paths)" },
+	{ "keras.module.extension", W, "an object from a Keras extension package (keras_hub, keras_nlp, keras_cv): loading imports that package" },
 	{ "keras.custom_object", W, "a custom class registered by user code (module null): loading needs that code" },
 	{ "keras.weights.missing", E, "the archive has no model.weights.h5 or model.weights.npz" },
 	{ "keras.weights.multiple", E, "the archive has more than one weights file" },

@@ -171,8 +171,10 @@ def test_every_fixture_kind_is_there():
         for stem in ("attrs", "groups", "datasets", "manyattrs", "links", "trackorder", "deep40", "committed",
                      "wide"):
             assert "%s_%s.h5" % (stem, libver) in paths
+    for sizes in ("44", "48", "84"):
+        assert "sizes%s_earliest.h5" % sizes in paths and "sizes%s_latest.h5" % sizes in paths
     versions = {e["facts"]["superblock_version"] for e in MANIFEST["files"] if e["kind"] == "positive"}
-    assert {0, 3} <= versions
+    assert {0, 2, 3} <= versions
     assert {e["facts"]["user_block_size"] for e in MANIFEST["files"] if e["kind"] == "positive"} >= {0, 512, 1024}
     codes = {e["expected_code"] for e in MANIFEST["files"] if e["kind"] == "hostile"}
     assert codes >= {"hdf5.truncated", "hdf5.superblock.invalid", "hdf5.address.invalid", "hdf5.loop",

@@ -252,8 +252,12 @@ static void test_module(void)
 	EXPECT("{\"module\": \"keras\", \"class_name\": \"Sequential\", \"config\": {\"layers\": []}, "
 	       "\"compile_config\": {\"optimizer\": {\"module\": \"evil\", \"class_name\": \"Adam\", \"config\": {}}}}",
 	       "keras.module.unsafe");
-	/* domain packages are outside keras.* too (Keras 3.9+ imports them) */
+	/* Keras' extension packages: a warning (Keras 3.9+ imports them for presets) */
 	EXPECT(SEQ("{\"module\": \"keras_hub.src.models\", \"class_name\": \"Backbone\", \"config\": {\"name\": \"b\"}}"),
+	       "keras.module.extension");
+	EXPECT(SEQ("{\"module\": \"keras_cv\", \"class_name\": \"RandAugment\", \"config\": {\"name\": \"r\"}}"),
+	       "keras.module.extension");
+	EXPECT(SEQ("{\"module\": \"keras_hubx.models\", \"class_name\": \"Backbone\", \"config\": {\"name\": \"b\"}}"),
 	       "keras.module.unsafe");
 	/* near misses */
 	CLEAN(SEQ("{\"module\": \"keras.layers\", \"class_name\": \"Dense\", \"config\": {\"name\": \"d\"}}"));

@@ -203,23 +203,31 @@ int h5_range(msi_h5 *h, uint64_t addr, uint64_t len, const char *what, const cha
 	return MS_OK;
 }
 
+/* Structures that overlap (a thousand object headers or B-tree nodes on
+ * the same bytes, heap IDs that all name one big object) could make a small
+ * file cost terabytes of reads and copies; real files read each metadata
+ * byte a few times at most. Every read and every copy out of a cached
+ * block is charged here. */
+int h5_charge(msi_h5 *h, uint64_t n, const char *where)
+{
+	h->read_total = msi_sat_add_u64(h->read_total, n);
+	if (h->read_total <= h->read_budget)
+		return MS_OK;
+	if (!h->budget_reported)
+		h5_finding(h, "hdf5.limit", where,
+		           "more than %llu bytes of metadata read from a %llu-byte file: structures overlap; the rest is not read",
+		           (unsigned long long)h->read_budget, (unsigned long long)h->avail);
+	h->budget_reported = true;
+	return MS_ELIMIT;
+}
+
 int h5_read(msi_h5 *h, uint64_t addr, void *dst, size_t len, const char *what, const char *where)
 {
 	int rc = h5_range(h, addr, len, what, where);
 	if (rc != MS_OK || len == 0)
 		return rc;
-	/* Structures that overlap (a thousand object headers or B-tree nodes
-	 * on the same bytes) could make a small file cost terabytes of reads;
-	 * real files read each metadata byte a few times at most. */
-	h->read_total = msi_sat_add_u64(h->read_total, len);
-	if (h->read_total > h->read_budget) {
-		if (!h->budget_reported)
-			h5_finding(h, "hdf5.limit", where,
-			           "more than %llu bytes of metadata read from a %llu-byte file: structures overlap; the rest is not read",
-			           (unsigned long long)h->read_budget, (unsigned long long)h->avail);
-		h->budget_reported = true;
-		return MS_ELIMIT;
-	}
+	if ((rc = h5_charge(h, len, where)) != MS_OK)
+		return rc;
 	return msi_source_read(h->src, h->base + addr, dst, len);
 }
 
@@ -278,8 +286,9 @@ static int read_superblock(msi_h5 *h)
 		h->leaf_k = msi_le16(b + 16);
 		h->node_k = msi_le16(b + 18);
 		size_t fixed = h->sb_version == 1 ? 28 : 24;
-		/* four addresses, then the root symbol table entry */
-		need = fixed + 4 * (size_t)h->so + 2 * (size_t)h->so + 24;
+		/* four addresses, then the root symbol table entry (its name
+		 * offset is a length, its header address an offset) */
+		need = fixed + 5 * (size_t)h->so + h->sl + 24;
 		if (got < need) {
 			h5_finding(h, "hdf5.truncated", where, "the version %d superblock needs %zu bytes; the file has %zu",
 			           h->sb_version, need, got);
@@ -294,7 +303,7 @@ static int read_superblock(msi_h5 *h)
 		/* the base address is where the superblock is, whatever the field
 		 * says (libhdf5 moves it with the superblock the same way) */
 		h->eoa = h5_addr(h, p + 2 * h->so);
-		h->root = h5_addr(h, p + 4 * h->so + h->so);
+		h->root = h5_addr(h, p + 4 * h->so + h->sl);
 	} else if (h->sb_version <= 3) {
 		h->so = b[9];
 		h->sl = b[10];

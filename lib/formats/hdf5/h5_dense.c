@@ -422,6 +422,8 @@ static int fh_managed(h5_fheap *fh, uint64_t off, uint64_t len, uint8_t **out)
 	size_t head = 5 + h->so + fh->off_size + ((fh->flags & 2) ? 4 : 0);
 	if (rel < head || !msi_range_ok(rel, len, bsize))
 		return fh_bad(fh, "an object runs outside its direct block", baddr);
+	if ((rc = h5_charge(h, len, fh->where)) != MS_OK)
+		return rc;
 	uint8_t *copy = msi_malloc((size_t)len);
 	if (!copy)
 		return msi_error(MS_ENOMEM, "out of memory");

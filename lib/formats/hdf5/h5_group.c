@@ -183,7 +183,7 @@ static int load_local_heap(msi_h5 *h, uint64_t addr, const char *where, uint8_t 
 static int snod_read(st_ctx *s, uint64_t addr)
 {
 	msi_h5 *h = s->h;
-	size_t esize = 2 * (size_t)h->so + 24;
+	size_t esize = (size_t)h->sl + h->so + 24; /* name offset (a length), header address, cache */
 	uint8_t hdr[8];
 	int rc = h5_read(h, addr, hdr, 8, "symbol table node", s->where);
 	if (rc != MS_OK)
@@ -200,8 +200,8 @@ static int snod_read(st_ctx *s, uint64_t addr)
 		return rc;
 	for (unsigned i = 0; i < count && rc != MS_ENOMEM && rc != MS_ELIMIT; i++) {
 		const uint8_t *e = b + i * esize;
-		uint64_t off = h5_uint(e, h->so), target = h5_addr(h, e + h->so);
-		uint32_t cache = msi_le32(e + 2 * h->so);
+		uint64_t off = h5_uint(e, h->sl), target = h5_addr(h, e + h->sl);
+		uint32_t cache = msi_le32(e + h->sl + h->so);
 		const uint8_t *nul = off < s->heap_size ? memchr(s->heap + off, 0, (size_t)(s->heap_size - off)) : NULL;
 		if (!nul) {
 			h5_finding(h, "hdf5.group.invalid", s->where,

@@ -118,6 +118,9 @@ void h5_finding(msi_h5 *h, const char *code, const char *where, const char *fmt,
  * does not have `hdf5.truncated` (finding added, MS_EFORMAT); I/O errors
  * pass through. `what` names the structure in the finding. */
 int h5_range(msi_h5 *h, uint64_t addr, uint64_t len, const char *what, const char *where);
+/* Counts n bytes of work against the file's read budget (MS_ELIMIT and one
+ * `hdf5.limit` finding once it is spent). */
+int h5_charge(msi_h5 *h, uint64_t n, const char *where);
 int h5_read(msi_h5 *h, uint64_t addr, void *dst, size_t len, const char *what, const char *where);
 /* The same into a fresh allocation (capped by the caller). */
 int h5_read_alloc(msi_h5 *h, uint64_t addr, size_t len, const char *what, const char *where, uint8_t **out);

@@ -7,6 +7,7 @@
  * read on its own, and only as many bytes as the element asks for.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "h5_int.h"
@@ -40,17 +41,20 @@ static int gcol_objhdr(msi_h5 *h, h5_gcol *g, uint64_t pos, uint8_t *hdr, size_t
 
 static int gcol_scan(msi_h5 *h, h5_gcol *g, const char *where)
 {
-	size_t hsize = 8 + h->sl;  /* index, refcount, reserved, size */
-	uint64_t pos = 8 + h->sl;  /* after the collection header */
+	/* index, refcount, reserved, size; libhdf5 pads this header and the
+	 * collection's to 8 bytes (H5HG_ALIGN), which matters when lengths
+	 * are not 8 bytes */
+	size_t fields = 8 + h->sl, hsize = (fields + 7) & ~(size_t)7;
+	uint64_t pos = hsize;
 	size_t cap = 0, steps = 0;
-	while (g->size - pos >= hsize) {
+	while (g->size - pos >= fields) {
 		if (++steps > H5_MAX_GCOL_STEPS) {
 			h5_finding(h, "hdf5.heap.invalid", where, "global heap collection at 0x%llx: more than %u records",
 			           (unsigned long long)g->addr, H5_MAX_GCOL_STEPS);
 			return MS_EFORMAT;
 		}
 		uint8_t hdr[16];
-		int rc = gcol_objhdr(h, g, pos, hdr, hsize, where);
+		int rc = gcol_objhdr(h, g, pos, hdr, fields, where);
 		if (rc != MS_OK)
 			return rc;
 		uint16_t index = msi_le16(hdr);
@@ -97,6 +101,12 @@ static int gcol_scan(msi_h5 *h, h5_gcol *g, const char *where)
 }
 
 static int gcol_load(msi_h5 *h, h5_gcol *g, uint64_t addr, const char *where);
+
+static int gcol_obj_cmp(const void *a, const void *b)
+{
+	const h5_gcol_obj *x = a, *y = b;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
 
 static int gcol_get(msi_h5 *h, uint64_t addr, const char *where, h5_gcol **out)
 {
@@ -151,6 +161,10 @@ static int gcol_load(msi_h5 *h, h5_gcol *g, uint64_t addr, const char *where)
 		g->broken = true; /* the objects before the break stay usable */
 		rc = MS_OK;
 	}
+	/* by index, for lookups (libhdf5 numbers them 1, 2, ... in file order
+	 * until objects are freed) */
+	if (rc == MS_OK && g->nobjs > 1)
+		qsort(g->objs, g->nobjs, sizeof *g->objs, gcol_obj_cmp);
 	return rc;
 }
 
@@ -164,11 +178,12 @@ static int gheap_bytes(msi_h5 *h, uint64_t addr, uint32_t index, uint64_t len, c
 	if (rc != MS_OK)
 		return rc;
 	const h5_gcol_obj *o = NULL;
-	if (index >= 1 && index <= g->nobjs && g->objs[index - 1].index == index)
+	if (index >= 1 && index <= g->nobjs && g->objs[index - 1].index == index) {
 		o = &g->objs[index - 1];
-	for (size_t i = 0; !o && i < g->nobjs; i++)
-		if (g->objs[i].index == index)
-			o = &g->objs[i];
+	} else if (index <= UINT16_MAX && g->nobjs > 0) {
+		h5_gcol_obj key = { .index = (uint16_t)index };
+		o = bsearch(&key, g->objs, g->nobjs, sizeof *g->objs, gcol_obj_cmp);
+	}
 	if (!o) {
 		h5_finding(h, "hdf5.heap.invalid", where, "global heap collection at 0x%llx has no object %u",
 		           (unsigned long long)addr, index);
@@ -182,7 +197,7 @@ static int gheap_bytes(msi_h5 *h, uint64_t addr, uint32_t index, uint64_t len, c
 	}
 	if (o->off + len <= g->wlen) {
 		*out = g->win + o->off;
-		return MS_OK;
+		return h5_charge(h, len, where);
 	}
 	if (len > h->scratch_cap) {
 		uint8_t *n = msi_realloc(h->scratch, (size_t)len);

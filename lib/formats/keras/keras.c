@@ -164,7 +164,7 @@ static void write_doc(const msi_view *v, const keras_doc *d, msi_inspect_out *ou
 	write_optional(j, "date_saved", d->date_saved);
 	if (d->has_config) {
 		write_optional(j, "class_name", d->cfg.class_name);
-		if (d->container == KERAS_CONTAINER_V3) { /* Keras 3 always writes it; null for custom classes */
+		if (d->cfg.has_module) { /* Keras 3 writes it: null for a custom class */
 			msi_json_key(j, "module");
 			msi_json_string(j, d->cfg.module); /* NULL writes null */
 		}

@@ -390,6 +390,16 @@ static void check_object(walk *w, const msi_jval *o)
 	const msi_jval *fn_name = function && cfg && cfg->kind == MSI_JSTRING ? cfg : NULL;
 	if (module && module->kind == MSI_JSTRING) {
 		if (!is_keras_module(module)) {
+			/* Keras' own extension packages: Keras 3 imports them by name for
+			 * their presets; the risk is the package installed, not the file */
+			static const char *const extensions[] = { "keras_hub", "keras_nlp", "keras_cv" };
+			for (size_t e = 0; e < MSI_ARRAY_LEN(extensions); e++) {
+				if (in_namespace(module->text, module->text_len, extensions[e])) {
+					finding(w, "keras.module.extension", "class '%s' from '%s': loading imports the %s "
+					        "package", CLIPV(cls, c1), CLIPV(module, c2), extensions[e]);
+					return;
+				}
+			}
 			if (function)
 				finding(w, "keras.function", "a serialized Python function '%s' from module '%s'",
 				        fn_name ? CLIPV(fn_name, c1) : "?", CLIPV(module, c2));

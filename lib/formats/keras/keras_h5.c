@@ -69,7 +69,7 @@ void keras_check_config(keras_doc *d, const char *json, size_t len, const char *
 		msi_keras_facts_free(&d->cfg);
 		if (msi_keras_config_check(json, len, where, &lim, d->r, &d->cfg) != MS_OK)
 			d->failed = true;
-		d->has_config = d->cfg.class_name != NULL;
+		d->has_config = d->cfg.is_object;
 		return;
 	}
 	msi_keras_facts scratch;
