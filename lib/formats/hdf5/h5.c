@@ -16,20 +16,27 @@ static const uint8_t h5_signature[8] = { 0x89, 'H', 'D', 'F', 0x0D, 0x0A, 0x1A, 
 
 void h5_finding(msi_h5 *h, const char *code, const char *where, const char *fmt, ...)
 {
-	const msi_code_info *ci = msi_code_lookup(code);
-	if (!ci || ci->severity != MS_SEVERITY_INFO)
-		h->errors = true;
+	if (!h->errors) {
+		const msi_code_info *ci = msi_code_lookup(code);
+		h->errors = !ci || ci->severity != MS_SEVERITY_INFO;
+	}
 	if (!h->r)
 		return;
 	/* a hostile file can repeat one defect a million times: the first few
-	 * hundred say all there is to say, and formatting the rest costs time */
-	if (h->nfindings >= H5_MAX_FINDINGS) {
+	 * hundred say all there is to say, and formatting the rest costs time.
+	 * Caps that were reached are always said (each is reported once or a
+	 * few times), so that a truncated reading never looks complete. */
+	bool limit = strcmp(code, "hdf5.limit") == 0;
+	if (limit && h->nlimits < H5_MAX_LIMIT_FINDINGS) {
+		h->nlimits++;
+	} else if (h->nfindings >= H5_MAX_FINDINGS) {
 		if (h->nfindings++ == H5_MAX_FINDINGS)
 			msi_report_add(h->r, "hdf5.limit", "", "more than %u HDF5 findings; the rest are not listed",
 			               H5_MAX_FINDINGS);
 		return;
+	} else {
+		h->nfindings++;
 	}
-	h->nfindings++;
 	va_list ap;
 	va_start(ap, fmt);
 	msi_report_addv(h->r, code, where ? where : "", fmt, ap);
@@ -426,6 +433,7 @@ typedef struct obj_load {
 	uint64_t *seen;          /* blocks read (chunk 0 included) */
 	size_t nseen;
 	bool creation_order;     /* v2: messages carry a creation order */
+	bool too_many;           /* the continuation block cap was reported */
 } obj_load;
 
 static int add_msg(obj_load *L, const h5_msg *m)
@@ -458,6 +466,15 @@ static int queue_block(obj_load *L, const h5_msg *m)
 	if (c.failed) {
 		h5_finding(h, "hdf5.message.invalid", L->o->where, "continuation message at 0x%llx is %u bytes, too short",
 		           (unsigned long long)m->addr, (unsigned)m->size);
+		return MS_EFORMAT;
+	}
+	/* checked first: a header of nothing but continuation messages must not
+	 * make the cycle checks below quadratic */
+	if (L->nseen + L->ntodo >= H5_MAX_CHUNKS) {
+		if (!L->too_many)
+			h5_finding(h, "hdf5.limit", L->o->where, "more than %u continuation blocks; the rest are not read",
+			           H5_MAX_CHUNKS);
+		L->too_many = true;
 		return MS_EFORMAT;
 	}
 	for (size_t i = 0; i < L->nseen; i++)

@@ -31,6 +31,7 @@ enum {
 /* Caps on what one hostile file can make the reader do. Real h5py files
  * stay far below each of them. */
 #define H5_MAX_FINDINGS 500        /* then they are counted and dropped */
+#define H5_MAX_LIMIT_FINDINGS 50   /* hdf5.limit findings, kept apart from the rest */
 #define H5_MAX_CHUNKS 4096         /* continuation blocks of one object header */
 #define H5_MAX_MESSAGES 65536      /* messages of one object header */
 #define H5_MAX_TYPE_DEPTH 8        /* nested datatypes (compound in array in vlen ...) */
@@ -82,7 +83,7 @@ struct msi_h5 {
 	uint16_t leaf_k, node_k;
 	uint64_t root;
 	bool errors;
-	size_t nfindings;
+	size_t nfindings, nlimits;
 	uint64_t read_total;  /* bytes read so far ... */
 	uint64_t read_budget; /* ... and the most a file of this size may cost (overlapping structures) */
 	bool budget_reported;
