@@ -652,11 +652,8 @@ static int load_blocks(obj_load *L)
 	msi_h5_obj *o = L->o;
 	for (size_t i = 0; i < L->ntodo; i++) {
 		uint64_t addr = L->todo[i].addr, len = L->todo[i].len;
-		if (o->nchunks >= H5_MAX_CHUNKS) {
-			h5_finding(h, "hdf5.limit", o->where, "more than %u continuation blocks; the rest are not read",
-			           H5_MAX_CHUNKS);
-			return MS_ELIMIT;
-		}
+		if (o->nchunks >= H5_MAX_CHUNKS)
+			break; /* queue_block keeps the queue below this (and said so) */
 		size_t min = o->version == 1 ? 0 : 8;
 		if (len < min) {
 			h5_finding(h, "hdf5.object_header.invalid", o->where, "continuation block at 0x%llx is %llu bytes, too short",

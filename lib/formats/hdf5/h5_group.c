@@ -476,27 +476,29 @@ static int walk_group(walk_ctx *w, const msi_h5_obj *g, unsigned depth)
 	return rc;
 }
 
-int msi_h5_walk(msi_h5 *h, uint64_t start, msi_h5_visit_fn fn, void *user)
+int h5_walk_obj(msi_h5 *h, const msi_h5_obj *start, msi_h5_visit_fn fn, void *user)
 {
+	if (!msi_h5_obj_is_group(start))
+		return MS_OK;
 	walk_ctx w = { .h = h, .fn = fn, .user = user };
 	bool oom = false;
-	h5_addrset_add(&w.visited, start, &oom);
+	h5_addrset_add(&w.visited, start->addr, &oom);
 	msi_buf_putc(&w.path, '/');
 	msi_buf_putc(&w.path, '\0');
 	w.path.len = 1;
-	if (oom || w.path.failed) {
-		h5_addrset_free(&w.visited);
-		msi_buf_free(&w.path);
-		return msi_error(MS_ENOMEM, "out of memory");
-	}
-	msi_h5_obj *g;
-	int rc = msi_h5_obj_load(h, start, start == h->root ? "/" : NULL, &g);
-	if (rc == MS_OK) {
-		if (msi_h5_obj_is_group(g))
-			rc = walk_group(&w, g, 1);
-		msi_h5_obj_free(g);
-	}
+	int rc = oom || w.path.failed ? msi_error(MS_ENOMEM, "out of memory") : walk_group(&w, start, 1);
 	h5_addrset_free(&w.visited);
 	msi_buf_free(&w.path);
 	return rc == MS_EFORMAT ? MS_OK : rc;
+}
+
+int msi_h5_walk(msi_h5 *h, uint64_t start, msi_h5_visit_fn fn, void *user)
+{
+	msi_h5_obj *g;
+	int rc = msi_h5_obj_load(h, start, start == h->root ? "/" : NULL, &g);
+	if (rc != MS_OK)
+		return rc == MS_EFORMAT ? MS_OK : rc;
+	rc = h5_walk_obj(h, g, fn, user);
+	msi_h5_obj_free(g);
+	return rc;
 }

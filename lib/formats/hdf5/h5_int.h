@@ -181,6 +181,8 @@ bool h5_links_keep(h5_links *l, uint8_t *buf);
 void h5_links_free(h5_links *l);
 /* Every link of a group object, sorted by name. */
 int h5_group_collect(msi_h5 *h, const msi_h5_obj *o, h5_links *l);
+/* msi_h5_walk below an object already loaded (not reported to fn). */
+int h5_walk_obj(msi_h5 *h, const msi_h5_obj *start, msi_h5_visit_fn fn, void *user);
 
 /* ---- h5_dense.c: fractal heap and v2 B-tree ---- */
 

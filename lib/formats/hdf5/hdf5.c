@@ -363,13 +363,12 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 		msi_json_object_begin(j);
 		rc = msi_h5_obj_attrs(h, root, root_attr, j);
 		msi_json_object_end(j);
-		msi_h5_obj_free(root);
 	}
-	if (rc == MS_OK || rc == MS_EFORMAT) {
+	if (root && (rc == MS_OK || rc == MS_EFORMAT || rc == MS_ELIMIT)) {
 		inspect_ctx c = { .j = j };
 		msi_json_key(j, "objects");
 		msi_json_array_begin(j);
-		rc = msi_h5_walk(h, msi_h5_root_address(h), inspect_object, &c);
+		rc = h5_walk_obj(h, root, inspect_object, &c);
 		msi_json_array_end(j);
 		if (c.count > MAX_OBJECTS_LISTED) {
 			msi_json_key(j, "objects_truncated");
@@ -380,6 +379,7 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 		if (c.oom)
 			rc = MS_ENOMEM;
 	}
+	msi_h5_obj_free(root);
 	msi_h5_close(h);
 	return rc == MS_EFORMAT || rc == MS_ELIMIT ? MS_OK : rc;
 }
@@ -545,8 +545,9 @@ static int validate_object(void *user, msi_h5 *h, const char *path, size_t path_
 	MSI_UNUSED(path);
 	MSI_UNUSED(path_len);
 	int rc = msi_h5_obj_attrs(h, o, check_attr, NULL);
-	if (rc == MS_OK && msi_h5_obj_is_dataset(o))
-		rc = check_dataset(h, o, o->where);
+	if (rc == MS_ENOMEM || rc == MS_EIO || rc == MS_ECHANGED)
+		return rc;
+	rc = msi_h5_obj_is_dataset(o) ? check_dataset(h, o, o->where) : MS_OK;
 	return rc == MS_ENOMEM || rc == MS_EIO || rc == MS_ECHANGED ? rc : 0;
 }
 
@@ -565,9 +566,9 @@ static int validate(const msi_view *v, msi_validate_ctx *ctx)
 	rc = msi_h5_obj_load(h, msi_h5_root_address(h), "/", &root);
 	if (rc == MS_OK) {
 		rc = validate_object(NULL, h, "", 0, root);
+		if (rc == MS_OK || rc == MS_EFORMAT || rc == MS_ELIMIT)
+			rc = h5_walk_obj(h, root, validate_object, NULL);
 		msi_h5_obj_free(root);
-		if (rc == MS_OK)
-			rc = msi_h5_walk(h, msi_h5_root_address(h), validate_object, NULL);
 	}
 	msi_h5_close(h);
 	return rc == MS_EFORMAT || rc == MS_ELIMIT ? MS_OK : rc;
