@@ -228,6 +228,58 @@ int h5_charge(msi_h5 *h, uint64_t n, const char *where)
 	return MS_ELIMIT;
 }
 
+/* The page holding absolute offset `start` (page aligned), read on a miss;
+ * NULL when it cannot be read (the caller then reads directly, which gives
+ * the source's own error). */
+static const h5_page *page_get(msi_h5 *h, uint64_t start)
+{
+	h5_page *victim = &h->pages[0];
+	for (size_t i = 0; i < H5_PAGES; i++) {
+		h5_page *p = &h->pages[i];
+		if (p->bytes && p->start == start) {
+			p->used = ++h->page_clock;
+			return p;
+		}
+		if (!p->bytes || p->used < victim->used)
+			victim = p;
+		if (!p->bytes)
+			break;
+	}
+	if (!victim->bytes && !(victim->bytes = msi_malloc(H5_PAGE_SIZE)))
+		return NULL;
+	int64_t got = msi_source_read_upto(h->src, start, victim->bytes, H5_PAGE_SIZE);
+	if (got <= 0) {
+		victim->start = UINT64_MAX;
+		victim->len = 0;
+		victim->used = 0;
+		return NULL;
+	}
+	victim->start = start;
+	victim->len = (size_t)got;
+	victim->used = ++h->page_clock;
+	return victim;
+}
+
+/* Small reads through the pages, when every byte is there. */
+static bool paged_read(msi_h5 *h, uint64_t abs, uint8_t *dst, size_t len)
+{
+	if (len > H5_PAGE_SIZE)
+		return false;
+	while (len) {
+		uint64_t start = abs - abs % H5_PAGE_SIZE;
+		const h5_page *p = page_get(h, start);
+		size_t off = (size_t)(abs - start);
+		if (!p || off >= p->len)
+			return false;
+		size_t n = MSI_MIN(len, p->len - off);
+		memcpy(dst, p->bytes + off, n);
+		dst += n;
+		abs += n;
+		len -= n;
+	}
+	return true;
+}
+
 int h5_read(msi_h5 *h, uint64_t addr, void *dst, size_t len, const char *what, const char *where)
 {
 	int rc = h5_range(h, addr, len, what, where);
@@ -235,6 +287,8 @@ int h5_read(msi_h5 *h, uint64_t addr, void *dst, size_t len, const char *what, c
 		return rc;
 	if ((rc = h5_charge(h, len, where)) != MS_OK)
 		return rc;
+	if (paged_read(h, h->base + addr, dst, len))
+		return MS_OK;
 	return msi_source_read(h->src, h->base + addr, dst, len);
 }
 
@@ -403,6 +457,8 @@ void msi_h5_close(msi_h5 *h)
 		return;
 	h5_gcol_clear(h);
 	msi_free(h->scratch);
+	for (size_t i = 0; i < H5_PAGES; i++)
+		msi_free(h->pages[i].bytes);
 	msi_source_release(h->src);
 	msi_free(h);
 }

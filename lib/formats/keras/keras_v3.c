@@ -7,6 +7,7 @@
  * place through a slice of the archive, never copied.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keras.h"
@@ -192,28 +193,52 @@ static size_t snake_case(const char *cls, char *out, size_t cap)
 	return k;
 }
 
+typedef struct snake_name {
+	char name[300];
+	size_t order;       /* the layer's place in the config */
+} snake_name;
+
+static int cmp_snake(const void *a, const void *b)
+{
+	const snake_name *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->order > y->order) - (x->order < y->order);
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorting keeps this n log n: a config may list 100,000 layers. */
 static void check_layer_groups(keras_doc *d)
 {
 	const msi_keras_facts *f = &d->cfg;
-	if (!d->has_config || f->layer_count == 0 || d->nweights == 0)
+	if (!d->validating || !d->has_config || f->layer_count == 0 || d->nweights == 0)
 		return;
+	snake_name *names = msi_calloc(f->layer_count, sizeof *names);
 	keras_strs expected = { 0 };
+	if (!names) {
+		d->failed = true;
+		return;
+	}
 	for (size_t i = 0; i < f->layer_count; i++) {
-		char name[300], full[340];
-		snake_case(f->layers[i] ? f->layers[i] : "", name, sizeof name);
-		size_t repeats = 0;
-		for (size_t j = 0; j < i; j++) {
-			char other[300];
-			snake_case(f->layers[j] ? f->layers[j] : "", other, sizeof other);
-			repeats += strcmp(other, name) == 0;
-		}
-		if (repeats)
-			snprintf(full, sizeof full, "%s_%zu", name, repeats);
+		snake_case(f->layers[i] ? f->layers[i] : "", names[i].name, sizeof names[i].name);
+		names[i].order = i;
+	}
+	qsort(names, f->layer_count, sizeof *names, cmp_snake);
+	/* the k-th layer of a name in config order is <name>_k (k > 0) */
+	for (size_t i = 0, k = 0; i < f->layer_count; i++) {
+		k = i && strcmp(names[i].name, names[i - 1].name) == 0 ? k + 1 : 0;
+		char full[340];
+		if (k)
+			snprintf(full, sizeof full, "%s_%zu", names[i].name, k);
 		else
-			snprintf(full, sizeof full, "%s", name);
+			snprintf(full, sizeof full, "%s", names[i].name);
 		if (!keras_strs_push(d, &expected, full, strlen(full)))
 			goto done;
 	}
+	qsort(expected.items, expected.count, sizeof *expected.items, cmp_cstr);
 	const char *reported = NULL;
 	size_t reported_len = 0;
 	for (size_t i = 0; i < d->nweights; i++) {
@@ -224,16 +249,20 @@ static void check_layer_groups(keras_doc *d)
 		size_t gl = end ? (size_t)(end - g) : strlen(g);
 		if (reported && reported_len == gl && memcmp(reported, g, gl) == 0)
 			continue;
-		bool known = false;
-		for (size_t e = 0; e < expected.count && !known; e++)
-			known = strlen(expected.items[e]) == gl && memcmp(expected.items[e], g, gl) == 0;
-		if (!known)
-			msi_report_add(d->r, "keras.weights.mismatch", "model.weights.h5",
-			               "weights of 'layers/%.*s' belong to no layer of the config", (int)gl, g);
 		reported = g;
 		reported_len = gl;
+		char key[340];
+		if (gl >= sizeof key)
+			gl = sizeof key - 1;
+		memcpy(key, g, gl);
+		key[gl] = 0;
+		const char *kp = key;
+		if (!bsearch(&kp, expected.items, expected.count, sizeof *expected.items, cmp_cstr))
+			msi_report_add(d->r, "keras.weights.mismatch", "model.weights.h5",
+			               "weights of 'layers/%s' belong to no layer of the config", key);
 	}
 done:
+	msi_free(names);
 	keras_strs_free(&expected);
 }
 
