@@ -313,6 +313,7 @@ const msi_code_info msi_codes[] = {
 	{ "keras.weights.missing", E, "the archive has no model.weights.h5 or model.weights.npz" },
 	{ "keras.weights.multiple", E, "the archive has more than one weights file" },
 	{ "keras.weights.mismatch", E, "weight datasets do not match the layers (a missing group or dataset, indices not 0..n-1)" },
+	{ "keras.weights.external", E, "a weight dataset is stored in external files or is virtual: reading it reads other files" },
 	{ "keras.weights.dtype", E, "a weight dataset is not a plain numeric array" },
 	{ "keras.npz.invalid", E, "a member of model.weights.npz is not a valid .npy array" },
 	{ "keras.npz.pickle", E, "model.weights.npz holds an object array, which numpy unpickles when loading" },

@@ -61,7 +61,10 @@ static void probe(const msi_view *v, keras_probe *p)
 		}
 	}
 	static const uint8_t local_sig[4] = { 'P', 'K', 3, 4 };
-	if ((!c || strcmp(c->kind, "zip") == 0) && v->src && msi_has_prefix(v->head, v->head_len, local_sig, 4)) {
+	/* no central directory (a cut archive: no listing, or an empty one):
+	 * the local headers still name the members */
+	bool no_listing = !c || (strcmp(c->kind, "zip") == 0 && c->count == 0);
+	if (no_listing && v->src && msi_has_prefix(v->head, v->head_len, local_sig, 4)) {
 		v3_names n = { false, false };
 		msi_zip_scan_local_names(v->head, v->head_len, take_v3_name, &n);
 		if (n.config && n.metadata) {
@@ -239,6 +242,7 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 		d.r = msi_report_new(NULL, NULL); /* inspect keeps no findings */
 		if (!d.r)
 			return msi_error(MS_ENOMEM, "out of memory");
+		d.r->max_findings = 0;
 		int rc = doc_load(v, &p, &d);
 		if (rc == MS_OK)
 			write_doc(v, &d, out);

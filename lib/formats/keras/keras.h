@@ -30,7 +30,7 @@ typedef struct keras_weight {
 	unsigned rank;
 	uint64_t *dims;
 	uint64_t elements;   /* saturated at UINT64_MAX */
-	uint64_t group_seq;  /* v3: which vars group, in walk order */
+	uint64_t group_seq;  /* v3: walk order, then the rank of its vars group */
 	uint64_t index;      /* v3: the dataset's index in its vars group */
 } keras_weight;
 

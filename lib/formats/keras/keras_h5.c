@@ -81,26 +81,41 @@ void keras_check_config(keras_doc *d, const char *json, size_t len, const char *
 
 /* ---- attributes ---- */
 
-/* Decoding every element of a string attribute into a list. */
+/* Decoding every element of a string attribute into a list. `spent`
+ * is shared by every attribute of one pass, so that thousands of chunks
+ * (or of empty strings) cannot add up past the cap: each string costs its
+ * bytes plus its slot. */
 typedef struct strs_sink {
 	keras_doc *d;
 	keras_strs *out;
 	uint64_t cap;
+	uint64_t *spent;
 } strs_sink;
 
 static int take_string(void *user, size_t index, const char *s, size_t len)
 {
 	(void)index;
 	strs_sink *k = user;
-	if (k->out->bytes + len > k->cap)
+	uint64_t cost = (uint64_t)len + sizeof(char *) + 1;
+	if (*k->spent + cost > k->cap)
 		return MS_ELIMIT;
+	*k->spent += cost;
 	return keras_strs_push(k->d, k->out, s, len) ? 0 : MS_ENOMEM;
 }
 
+/* Reader results that are findings already (the reader said why):
+ * broken structures and caps. Memory and I/O failures go up. */
+static int soft(int rc)
+{
+	return rc == MS_EFORMAT || rc == MS_ELIMIT ? MS_OK : rc;
+}
+
 /* What one pass over an object's attributes collects. `want` names the
- * Keras string attributes of interest; a split attribute arrives as
- * want0, want1, ... and is joined in order. */
-enum { MAX_WANTED = 6, MAX_CHUNKS = 4096 };
+ * Keras string attributes of interest; the list attributes Keras splits
+ * past 64 KiB (layer_names, weight_names: `chunked`) arrive as want0,
+ * want1, ... and are joined in order, as load_attributes_from_hdf5_group
+ * does. */
+enum { MAX_WANTED = 6, MAX_CHUNKS = 65536 };
 
 typedef struct attr_pass {
 	keras_doc *d;
@@ -110,13 +125,16 @@ typedef struct attr_pass {
 	keras_strs values[MAX_WANTED];      /* the whole attribute */
 	bool found[MAX_WANTED];
 	bool bad[MAX_WANTED];               /* present but not strings */
+	bool chunked[MAX_WANTED];           /* may be split into want0, want1, ... */
+	bool over_cap;                      /* a string cap was reached (one finding) */
+	uint64_t spent;                     /* bytes and slots taken by this pass */
 	struct attr_chunk {
 		keras_strs strings;
 		bool present;
 	} *chunks[MAX_WANTED];              /* split parts by chunk number */
 	size_t nchunks[MAX_WANTED];
 	keras_strs *names;                  /* every attribute name, or NULL */
-	char dtype_attr[32];                /* a weight's "dtype" attribute (bfloat16) */
+	char dtype_attr[32];                /* a weight's "dtype" attribute, a str (bfloat16) */
 } attr_pass;
 
 static bool all_digits(const char *s, size_t n)
@@ -126,6 +144,15 @@ static bool all_digits(const char *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
 			return false;
+	return true;
+}
+
+/* A decimal index as Python's str(i) writes it: no sign, no leading zero. */
+static bool decimal_index(const char *s, size_t n, uint64_t *out)
+{
+	if (!all_digits(s, n) || (n > 1 && s[0] == '0'))
+		return false;
+	*out = strtoull(s, NULL, 10);
 	return true;
 }
 
@@ -139,16 +166,19 @@ static int read_strings(attr_pass *p, msi_h5 *h, const msi_h5_attr *a, keras_str
 		p->bad[w] = true;
 		return 0;
 	}
-	strs_sink k = { p->d, into, p->d->v->limits->max_metadata };
+	strs_sink k = { p->d, into, p->d->v->limits->max_metadata, &p->spent };
 	int rc = msi_h5_attr_strings(h, a, k.cap, take_string, &k);
-	if (rc == MS_ENOMEM)
-		return MS_ENOMEM;
-	if (rc == MS_ELIMIT)
-		msi_report_add(p->d->r, "keras.config.limit", p->where, "attribute '%s' is larger than %llu bytes",
-		               p->want[w], (unsigned long long)k.cap);
-	else if (rc != MS_OK)
-		p->bad[w] = true;
-	return 0;
+	if (rc == MS_ELIMIT) {
+		if (!p->over_cap)
+			msi_report_add(p->d->r, "keras.config.limit", p->where,
+			               "the string attributes of this object ('%s' and its kin) hold more than %llu bytes; "
+			               "the rest is not read", p->want[w], (unsigned long long)k.cap);
+		p->over_cap = true;
+		return 0;
+	}
+	if (rc == MS_EFORMAT)
+		p->bad[w] = true; /* the reader's finding says why */
+	return rc == MS_EFORMAT ? 0 : rc;
 }
 
 static int on_attr(void *user, msi_h5 *h, const msi_h5_attr *a)
@@ -156,15 +186,19 @@ static int on_attr(void *user, msi_h5 *h, const msi_h5_attr *a)
 	attr_pass *p = user;
 	if (p->names && !keras_strs_push(p->d, p->names, a->name, a->name_len))
 		return MS_ENOMEM;
-	if (a->name_len == 5 && memcmp(a->name, "dtype", 5) == 0 && a->space.elements == 1) {
-		/* Keras 3 stores bfloat16 as 2-byte opaque values with dtype="bfloat16" */
+	if (a->name_len == 5 && memcmp(a->name, "dtype", 5) == 0 && a->space.elements == 1 &&
+	    a->type.cls == MSI_H5_VLEN && a->type.vlen_string) {
+		/* Keras 3 stores bfloat16 as 2-byte values with dtype="bfloat16", a
+		 * str: it compares with ==, which bytes never equal */
 		keras_strs tmp = { 0 };
-		strs_sink k = { p->d, &tmp, 64 };
-		if ((a->type.cls == MSI_H5_STRING || a->type.cls == MSI_H5_VLEN) &&
-		    msi_h5_attr_strings(h, a, 64, take_string, &k) == MS_OK && tmp.count == 1 &&
-		    strlen(tmp.items[0]) < sizeof p->dtype_attr)
+		uint64_t spent = 0;
+		strs_sink k = { p->d, &tmp, 64, &spent };
+		int rc = msi_h5_attr_strings(h, a, 64, take_string, &k);
+		if (rc == MS_OK && tmp.count == 1 && strlen(tmp.items[0]) < sizeof p->dtype_attr)
 			strcpy(p->dtype_attr, tmp.items[0]);
 		keras_strs_free(&tmp);
+		if (rc == MS_ENOMEM || rc == MS_EIO || rc == MS_ECHANGED)
+			return rc;
 	}
 	for (size_t w = 0; w < p->nwant; w++) {
 		size_t wl = strlen(p->want[w]);
@@ -175,18 +209,25 @@ static int on_attr(void *user, msi_h5 *h, const msi_h5_attr *a)
 			p->found[w] = true;
 			return read_strings(p, h, a, &p->values[w], w);
 		}
-		if (!all_digits(a->name + wl, a->name_len - wl))
+		uint64_t chunk;
+		if (!p->chunked[w] || !decimal_index(a->name + wl, a->name_len - wl, &chunk))
 			continue;
-		size_t chunk = (size_t)strtoul(a->name + wl, NULL, 10);
-		if (chunk >= MAX_CHUNKS)
+		if (chunk >= MAX_CHUNKS) {
+			if (!p->over_cap)
+				msi_report_add(p->d->r, "keras.config.limit", p->where,
+				               "attribute '%.*s': '%s' split into more than %d chunks; the rest is not read",
+				               (int)MSI_MIN(a->name_len, 64), a->name, p->want[w], MAX_CHUNKS);
+			p->over_cap = true;
 			return 0;
+		}
 		if (chunk >= p->nchunks[w]) {
-			struct attr_chunk *grown = msi_reallocarray(p->chunks[w], chunk + 1, sizeof *grown);
+			size_t n = MSI_MAX((size_t)chunk + 1, p->nchunks[w] * 2);
+			struct attr_chunk *grown = msi_reallocarray(p->chunks[w], n, sizeof *grown);
 			if (!grown)
 				return MS_ENOMEM;
-			memset(grown + p->nchunks[w], 0, (chunk + 1 - p->nchunks[w]) * sizeof *grown);
+			memset(grown + p->nchunks[w], 0, (n - p->nchunks[w]) * sizeof *grown);
 			p->chunks[w] = grown;
-			p->nchunks[w] = chunk + 1;
+			p->nchunks[w] = n;
 		}
 		keras_strs_free(&p->chunks[w][chunk].strings);
 		p->chunks[w][chunk].present = true;
@@ -225,8 +266,8 @@ static void attr_pass_free(attr_pass *p)
 
 static int run_attr_pass(attr_pass *p, msi_h5 *h, const msi_h5_obj *o)
 {
-	int rc = msi_h5_obj_attrs(h, o, on_attr, p);
-	if (rc < 0)
+	int rc = soft(msi_h5_obj_attrs(h, o, on_attr, p));
+	if (rc != MS_OK)
 		return rc;
 	for (size_t w = 0; w < p->nwant; w++) {
 		if (!join_chunks(p, w))
@@ -261,7 +302,14 @@ bool keras_weight_add(keras_doc *d, msi_h5 *h, const msi_h5_obj *o, const char *
 		return false;
 	}
 	attr_pass_free(&p);
-	bool bfloat16 = strcmp(p.dtype_attr, "bfloat16") == 0 && ds.type.size == 2 &&
+	/* h5py reads an external or virtual dataset from other files: Keras
+	 * (safe_get_h5_dataset) refuses them, older Keras loaded the host's
+	 * bytes as weights */
+	if (ds.external || ds.layout == MSI_H5_LAYOUT_VIRTUAL)
+		msi_report_add(d->r, "keras.weights.external", where, "weight '%.*s' is %s: its bytes come from other files",
+		               (int)name_len, name, ds.external ? "stored in external files" : "a virtual dataset");
+	bool bfloat16 = d->container == KERAS_CONTAINER_V3 && strcmp(p.dtype_attr, "bfloat16") == 0 &&
+	                ds.type.size == 2 &&
 	                (ds.type.cls == MSI_H5_OPAQUE || ds.type.cls == MSI_H5_INTEGER);
 	if (!numeric_type(&ds.type) && !bfloat16) {
 		char tn[32];
@@ -326,72 +374,6 @@ static bool plain_layer_name(const char *s)
 	return true;
 }
 
-/* One layer group of a legacy weights group: its weight_names, each a
- * dataset path relative to the group. */
-static int read_layer_weights(keras_doc *d, msi_h5 *h, uint64_t group_addr, const char *layer, bool optimizer)
-{
-	char where[512];
-	snprintf(where, sizeof where, "%s%s", optimizer ? "" : "layer ", layer);
-	msi_h5_obj *g = NULL;
-	int rc = msi_h5_obj_load(h, group_addr, layer, &g);
-	if (rc != MS_OK)
-		return rc == MS_EFORMAT ? MS_OK : rc;
-	attr_pass p;
-	memset(&p, 0, sizeof p);
-	p.d = d;
-	p.where = where;
-	p.want[0] = "weight_names";
-	p.nwant = 1;
-	rc = run_attr_pass(&p, h, g);
-	if (rc == MS_OK) {
-		keras_strs *names = &p.values[0];
-		if (optimizer)
-			d->optimizer_weights += names->count;
-		for (size_t i = 0; i < names->count && rc == MS_OK; i++) {
-			const char *wn = names->items[i];
-			uint64_t addr;
-			int found = msi_h5_lookup(h, group_addr, wn, strlen(wn), &addr);
-			if (found < 0) {
-				rc = found == MS_EFORMAT ? MS_OK : found;
-				continue;
-			}
-			if (found == 1) {
-				msi_report_add(d->r, "keras.weights.mismatch", where,
-				               "weight_names lists '%s', but there is no such dataset", wn);
-				continue;
-			}
-			if (optimizer && !d->validating)
-				continue;
-			msi_h5_obj *ds = NULL;
-			int lrc = msi_h5_obj_load(h, addr, wn, &ds);
-			if (lrc != MS_OK) {
-				rc = lrc == MS_EFORMAT ? MS_OK : lrc;
-				continue;
-			}
-			if (!msi_h5_obj_is_dataset(ds)) {
-				msi_report_add(d->r, "keras.weights.mismatch", where, "weight '%s' is not a dataset", wn);
-			} else if (!optimizer) {
-				size_t ln = strlen(layer), wl = strlen(wn);
-				char *full = msi_malloc(ln + wl + 2);
-				if (!full) {
-					rc = MS_ENOMEM;
-				} else {
-					memcpy(full, layer, ln);
-					full[ln] = '/';
-					memcpy(full + ln + 1, wn, wl + 1);
-					if (!keras_weight_add(d, h, ds, full, ln + wl + 1, where))
-						rc = MS_ENOMEM;
-					msi_free(full);
-				}
-			}
-			msi_h5_obj_free(ds);
-		}
-	}
-	attr_pass_free(&p);
-	msi_h5_obj_free(g);
-	return rc;
-}
-
 /* The links of one group, sorted by name: legacy weights groups hold one
  * group per layer (thousands in big models), and looking each layer up on
  * its own would walk the group's B-tree or heap once per layer. */
@@ -440,35 +422,200 @@ static void link_index_free(link_index *x)
 	msi_free(x->items);
 }
 
-/* The weights group's layer_names (already read) → each layer group. */
-static int read_weight_groups(keras_doc *d, msi_h5 *h, uint64_t wg_addr)
+/* Group listings, kept for the few groups a legacy file's lookups keep
+ * returning to (the weights group, an optimizer's per-layer groups):
+ * each is listed once and searched by bsearch, so thousands of names cost
+ * n log n, never a walk of the group per name. */
+#define LINK_CACHE_SLOTS 8
+
+typedef struct link_cache {
+	struct {
+		uint64_t addr;
+		link_index x;
+		bool complete;   /* false when the listing was cut short (the reader said why) */
+		uint64_t used;
+	} slot[LINK_CACHE_SLOTS];
+	size_t nslots;
+	uint64_t clock;
+} link_cache;
+
+static void link_cache_free(link_cache *c)
 {
-	link_index x = { d, NULL, 0, 0 };
-	msi_h5_obj *wg = NULL;
-	int rc = msi_h5_obj_load(h, wg_addr, "weights group", &wg);
-	if (rc == MS_OK) {
-		rc = msi_h5_group_links(h, wg, on_index_link, &x);
-		msi_h5_obj_free(wg);
+	for (size_t i = 0; i < c->nslots; i++)
+		link_index_free(&c->slot[i].x);
+	memset(c, 0, sizeof *c);
+}
+
+static int link_cache_get(link_cache *c, keras_doc *d, msi_h5 *h, uint64_t addr, size_t *slot)
+{
+	size_t victim = 0;
+	for (size_t i = 0; i < c->nslots; i++) {
+		if (c->slot[i].addr == addr) {
+			c->slot[i].used = ++c->clock;
+			*slot = i;
+			return MS_OK;
+		}
+		if (c->slot[i].used < c->slot[victim].used)
+			victim = i;
 	}
-	if (rc == MS_EFORMAT)
-		rc = MS_OK; /* the reader said why; missing layers follow */
-	if (rc == MS_OK && x.count > 1)
-		qsort(x.items, x.count, sizeof *x.items, cmp_link);
+	if (c->nslots < LINK_CACHE_SLOTS)
+		victim = c->nslots++;
+	else
+		link_index_free(&c->slot[victim].x);
+	link_index *x = &c->slot[victim].x;
+	memset(x, 0, sizeof *x);
+	x->d = d;
+	c->slot[victim].addr = addr;
+	c->slot[victim].used = ++c->clock;
+	c->slot[victim].complete = false;
+	*slot = victim;
+	msi_h5_obj *g = NULL;
+	int rc = msi_h5_obj_load(h, addr, NULL, &g);
+	if (rc == MS_OK) {
+		rc = msi_h5_group_links(h, g, on_index_link, x);
+		c->slot[victim].complete = rc == MS_OK;
+		msi_h5_obj_free(g);
+	}
+	if (x->count > 1)
+		qsort(x->items, x->count, sizeof *x->items, cmp_link);
+	return soft(rc);
+}
+
+/* Resolves a '/'-separated path below the group at `base`, component by
+ * component, as Keras' h5py lookups do. MS_OK with *addr, 1 when it does
+ * not exist, 2 when the path has an empty component (Keras refuses those),
+ * MS_EFORMAT when a listing on the way was cut short, or a failure. */
+static int link_cache_resolve(link_cache *c, keras_doc *d, msi_h5 *h, uint64_t base, const char *path,
+			      uint64_t *addr)
+{
+	if (!*path)
+		return 2;
+	uint64_t at = base;
+	for (const char *p = path;;) {
+		const char *slash = strchr(p, '/');
+		size_t n = slash ? (size_t)(slash - p) : strlen(p);
+		char key[1024];
+		if (n == 0)
+			return 2;
+		if (n >= sizeof key)
+			return 1;
+		memcpy(key, p, n);
+		key[n] = 0;
+		size_t slot;
+		int rc = link_cache_get(c, d, h, at, &slot);
+		if (rc != MS_OK)
+			return rc;
+		const link_index *x = &c->slot[slot].x;
+		link_entry probe_key = { key, 0 };
+		const link_entry *hit =
+			x->count ? bsearch(&probe_key, x->items, x->count, sizeof *x->items, cmp_link) : NULL;
+		if (!hit)
+			return c->slot[slot].complete ? 1 : MS_EFORMAT;
+		at = hit->target;
+		if (!slash) {
+			*addr = at;
+			return MS_OK;
+		}
+		p = slash + 1;
+	}
+}
+
+/* One layer group of a legacy weights group: its weight_names, each a
+ * dataset path relative to the group (Keras 2: "dense/kernel:0"). */
+static int read_layer_weights(keras_doc *d, msi_h5 *h, link_cache *lc, uint64_t group_addr, const char *layer,
+			      bool optimizer)
+{
+	char where[512];
+	snprintf(where, sizeof where, "%s%s", optimizer ? "" : "layer ", layer);
+	msi_h5_obj *g = NULL;
+	int rc = msi_h5_obj_load(h, group_addr, layer, &g);
+	if (rc != MS_OK)
+		return soft(rc);
+	attr_pass p;
+	memset(&p, 0, sizeof p);
+	p.d = d;
+	p.where = where;
+	p.want[0] = "weight_names";
+	p.chunked[0] = true;
+	p.nwant = 1;
+	rc = run_attr_pass(&p, h, g);
+	msi_h5_obj_free(g);
+	keras_strs *names = &p.values[0];
+	if (optimizer)
+		d->optimizer_weights += names->count;
+	/* inspect only counts the optimizer's weights */
+	if (rc != MS_OK || names->count == 0 || (optimizer && !d->validating)) {
+		attr_pass_free(&p);
+		return rc;
+	}
+	for (size_t i = 0; i < names->count && rc == MS_OK; i++) {
+		const char *wn = names->items[i];
+		uint64_t addr;
+		int found = link_cache_resolve(lc, d, h, group_addr, wn, &addr);
+		if (found == 2) {
+			msi_report_add(d->r, "keras.weights.mismatch", where,
+			               "weight_names lists '%s', a path with an empty component", wn);
+			continue;
+		}
+		if (found == 1) {
+			msi_report_add(d->r, "keras.weights.mismatch", where,
+			               "weight_names lists '%s', but there is no such dataset", wn);
+			continue;
+		}
+		if (found != MS_OK) {
+			rc = soft(found);
+			continue;
+		}
+		msi_h5_obj *ds = NULL;
+		int lrc = msi_h5_obj_load(h, addr, wn, &ds);
+		if (lrc != MS_OK) {
+			rc = soft(lrc);
+			continue;
+		}
+		if (!msi_h5_obj_is_dataset(ds)) {
+			msi_report_add(d->r, "keras.weights.mismatch", where, "weight '%s' is not a dataset", wn);
+		} else if (!optimizer) {
+			size_t ln = strlen(layer), wl = strlen(wn);
+			char *full = msi_malloc(ln + wl + 2);
+			if (!full) {
+				rc = MS_ENOMEM;
+			} else {
+				memcpy(full, layer, ln);
+				full[ln] = '/';
+				memcpy(full + ln + 1, wn, wl + 1);
+				if (!keras_weight_add(d, h, ds, full, ln + wl + 1, where))
+					rc = MS_ENOMEM;
+				msi_free(full);
+			}
+		}
+		msi_h5_obj_free(ds);
+	}
+	attr_pass_free(&p);
+	return rc;
+}
+
+/* The weights group's layer_names (already read) → each layer group. */
+static int read_weight_groups(keras_doc *d, msi_h5 *h, link_cache *lc, uint64_t wg_addr)
+{
+	int rc = MS_OK;
 	for (size_t i = 0; i < d->layer_names.count && rc == MS_OK; i++) {
 		const char *layer = d->layer_names.items[i];
 		if (!plain_layer_name(layer))
 			msi_report_add(d->r, "keras.layer_name.invalid", "layer_names",
 			               "layer name '%s' is not a plain identifier ([A-Za-z0-9_.-])", layer);
-		link_entry key = { (char *)layer, 0 };
-		const link_entry *hit = x.count ? bsearch(&key, x.items, x.count, sizeof *x.items, cmp_link) : NULL;
-		if (!hit) {
+		uint64_t addr;
+		int found = link_cache_resolve(lc, d, h, wg_addr, layer, &addr);
+		if (found == 1 || found == 2) {
 			msi_report_add(d->r, "keras.weights.mismatch", "layer_names",
 			               "layer '%s' is listed, but there is no group of that name", layer);
 			continue;
 		}
-		rc = read_layer_weights(d, h, hit->target, layer, false);
+		if (found != MS_OK) {
+			rc = soft(found);
+			continue;
+		}
+		rc = read_layer_weights(d, h, lc, addr, layer, false);
 	}
-	link_index_free(&x);
 	return rc;
 }
 
@@ -488,7 +635,7 @@ static int on_root_link(void *user, const char *name, size_t len, msi_h5_link_ty
 	msi_h5_obj *o = NULL;
 	int rc = msi_h5_obj_load(g->h, target, NULL, &o);
 	if (rc != MS_OK)
-		return rc == MS_EFORMAT ? 0 : rc;
+		return soft(rc);
 	bool group = msi_h5_obj_is_group(o);
 	msi_h5_obj_free(o);
 	if (!group)
@@ -518,14 +665,14 @@ int keras_h5_load(keras_doc *d, msi_source *src, uint64_t sig_offset)
 {
 	d->container = KERAS_CONTAINER_H5;
 	msi_h5 *h = NULL;
-	int rc = msi_h5_open(src, sig_offset, d->v->limits, d->r, &h);
+	int rc = msi_h5_open(src, sig_offset, d->v->limits, d->validating ? d->r : NULL, &h);
 	if (rc != MS_OK)
-		return rc == MS_EFORMAT ? MS_OK : rc;
+		return soft(rc);
 	msi_h5_obj *root = NULL;
 	rc = msi_h5_obj_load(h, msi_h5_root_address(h), "/", &root);
 	if (rc != MS_OK) {
 		msi_h5_close(h);
-		return rc == MS_EFORMAT ? MS_OK : rc;
+		return soft(rc);
 	}
 	attr_pass p;
 	memset(&p, 0, sizeof p);
@@ -536,6 +683,7 @@ int keras_h5_load(keras_doc *d, msi_source *src, uint64_t sig_offset)
 	p.want[W_MODEL_CONFIG] = "model_config";
 	p.want[W_TRAINING_CONFIG] = "training_config";
 	p.want[W_LAYER_NAMES] = "layer_names";
+	p.chunked[W_LAYER_NAMES] = true;
 	p.nwant = 5;
 	p.names = &d->root_attributes;
 	rc = run_attr_pass(&p, h, root);
@@ -545,7 +693,6 @@ int keras_h5_load(keras_doc *d, msi_source *src, uint64_t sig_offset)
 		d->backend = first_string(d, &p.values[W_BACKEND], "backend", "/");
 		d->weights_only = !p.found[W_MODEL_CONFIG];
 		d->has_training_config = p.found[W_TRAINING_CONFIG];
-		/* a JSON document split into chunks joins back into one text */
 		keras_strs *mc = &p.values[W_MODEL_CONFIG];
 		if (mc->count == 1)
 			keras_check_config(d, mc->items[0], strlen(mc->items[0]), "model_config", true);
@@ -563,6 +710,8 @@ int keras_h5_load(keras_doc *d, msi_source *src, uint64_t sig_offset)
 			               "no model_config: the file holds weights only (save_weights)");
 	}
 	group_names g = { d, h, MSI_H5_UNDEF, MSI_H5_UNDEF };
+	link_cache lc;
+	memset(&lc, 0, sizeof lc);
 	if (rc == MS_OK) {
 		rc = msi_h5_group_links(h, root, on_root_link, &g);
 		if (rc == MS_EFORMAT)
@@ -583,6 +732,7 @@ int keras_h5_load(keras_doc *d, msi_source *src, uint64_t sig_offset)
 				q.d = d;
 				q.where = "model_weights";
 				q.want[0] = "layer_names";
+				q.chunked[0] = true;
 				q.nwant = 1;
 				rc = run_attr_pass(&q, h, mw);
 				if (rc == MS_OK) {
@@ -603,9 +753,10 @@ int keras_h5_load(keras_doc *d, msi_source *src, uint64_t sig_offset)
 		}
 	}
 	if (rc == MS_OK && wg != MSI_H5_UNDEF)
-		rc = read_weight_groups(d, h, wg);
+		rc = read_weight_groups(d, h, &lc, wg);
 	if (rc == MS_OK && g.optimizer_weights != MSI_H5_UNDEF)
-		rc = read_layer_weights(d, h, g.optimizer_weights, "optimizer_weights", true);
+		rc = read_layer_weights(d, h, &lc, g.optimizer_weights, "optimizer_weights", true);
+	link_cache_free(&lc);
 	attr_pass_free(&p);
 	msi_h5_obj_free(root);
 	msi_h5_close(h);
@@ -619,21 +770,29 @@ int keras_h5_load(keras_doc *d, msi_source *src, uint64_t sig_offset)
 typedef struct v3_walk {
 	keras_doc *d;
 	const char *where;
-	char *last_group;     /* the vars group of the previous dataset */
-	size_t last_group_len;
-	uint64_t group_seq;
-	size_t group_first;   /* index in d->weights of that group's first weight */
+	uint64_t seq;         /* walk order of the weights */
 } v3_walk;
 
-static bool decimal_index(const char *s, size_t n, uint64_t *out)
+/* The vars group of a weight: its name up to the last '/'. */
+static size_t parent_len(const char *name)
 {
-	if (!all_digits(s, n) || (n > 1 && s[0] == '0'))
-		return false;
-	*out = strtoull(s, NULL, 10);
-	return true;
+	const char *slash = strrchr(name, '/');
+	return slash ? (size_t)(slash - name) : 0;
 }
 
-static int cmp_weight(const void *a, const void *b)
+static int cmp_parent_index(const void *a, const void *b)
+{
+	const keras_weight *x = a, *y = b;
+	size_t xl = parent_len(x->name), yl = parent_len(y->name);
+	int c = memcmp(x->name, y->name, MSI_MIN(xl, yl));
+	if (c == 0 && xl != yl)
+		c = xl < yl ? -1 : 1;
+	if (c)
+		return c;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
+static int cmp_rank_index(const void *a, const void *b)
 {
 	const keras_weight *x = a, *y = b;
 	if (x->group_seq != y->group_seq)
@@ -641,25 +800,39 @@ static int cmp_weight(const void *a, const void *b)
 	return x->index < y->index ? -1 : x->index > y->index;
 }
 
-/* Indices of one vars group must be 0..n-1, each once: Keras reads them
- * back by counting. */
-static void check_vars_group(v3_walk *w)
+/* After the walk: each vars group's indices must be 0..n-1, each once
+ * (Keras reads them back by counting), wherever in the walk its datasets
+ * came (a subgroup inside vars splits the run); then the weights are
+ * ordered group by group, in the order the walk first met each group,
+ * with indices in numeric order ("10" after "9"). */
+static void finish_vars_groups(keras_doc *d, size_t first, const char *where)
 {
-	keras_doc *d = w->d;
-	size_t n = d->nweights - w->group_first;
-	if (!w->last_group || n == 0)
+	keras_weight *ws = d->weights + first;
+	size_t n = d->nweights - first;
+	if (n == 0)
 		return;
-	keras_weight *ws = d->weights + w->group_first;
-	qsort(ws, n, sizeof *ws, cmp_weight);
-	for (size_t i = 0; i < n; i++) {
-		if (ws[i].index != i) {
-			msi_report_add(d->r, "keras.weights.mismatch", w->where,
-			               "group '%.*s' has variables %s%llu where %zu was expected (indices must be 0..%zu)",
-			               (int)w->last_group_len, w->last_group, i && ws[i].index == ws[i - 1].index ?
-			               "a second " : "", (unsigned long long)ws[i].index, i, n - 1);
-			return;
+	qsort(ws, n, sizeof *ws, cmp_parent_index);
+	for (size_t i = 0; i < n;) {
+		size_t pl = parent_len(ws[i].name), j = i;
+		uint64_t rank = ws[i].group_seq;
+		while (j < n && parent_len(ws[j].name) == pl && memcmp(ws[j].name, ws[i].name, pl) == 0) {
+			rank = MSI_MIN(rank, ws[j].group_seq);
+			j++;
 		}
+		for (size_t k = i; k < j; k++) {
+			if (ws[k].index != k - i) {
+				msi_report_add(d->r, "keras.weights.mismatch", where,
+				               "group '%.*s' has variables %s%llu where %zu was expected (indices must be 0..%zu)",
+				               (int)pl, ws[i].name, k > i && ws[k].index == ws[k - 1].index ? "a second " : "",
+				               (unsigned long long)ws[k].index, k - i, j - i - 1);
+				break;
+			}
+		}
+		for (size_t k = i; k < j; k++)
+			ws[k].group_seq = rank;
+		i = j;
 	}
+	qsort(ws, n, sizeof *ws, cmp_rank_index);
 }
 
 static int on_v3_object(void *user, msi_h5 *h, const char *path, size_t len, const msi_h5_obj *o)
@@ -675,11 +848,10 @@ static int on_v3_object(void *user, msi_h5 *h, const char *path, size_t len, con
 	for (size_t i = len; i > 0 && !slash; i--)
 		if (path[i - 1] == '/')
 			slash = path + i - 1;
-	size_t parent_len = slash ? (size_t)(slash - path) : 0;
+	size_t plen = slash ? (size_t)(slash - path) : 0;
 	const char *leaf = slash ? slash + 1 : path;
 	size_t leaf_len = len - (size_t)(leaf - path);
-	bool in_vars = parent_len >= 4 && memcmp(path + parent_len - 4, "vars", 4) == 0 &&
-	               (parent_len == 4 || path[parent_len - 5] == '/');
+	bool in_vars = plen >= 4 && memcmp(path + plen - 4, "vars", 4) == 0 && (plen == 4 || path[plen - 5] == '/');
 	if (!in_vars)
 		return 0;
 	uint64_t index;
@@ -688,21 +860,11 @@ static int on_v3_object(void *user, msi_h5 *h, const char *path, size_t len, con
 		               "dataset '%.*s' in a vars group is not named by a decimal index", (int)len, path);
 		return 0;
 	}
-	if (!w->last_group || w->last_group_len != parent_len || memcmp(w->last_group, path, parent_len) != 0) {
-		check_vars_group(w);
-		msi_free(w->last_group);
-		w->last_group = msi_strndup(path, parent_len);
-		if (!w->last_group)
-			return MS_ENOMEM;
-		w->last_group_len = parent_len;
-		w->group_seq++;
-		w->group_first = w->d->nweights;
-	}
 	size_t before = w->d->nweights;
 	if (!keras_weight_add(w->d, h, o, path, len, w->where))
 		return MS_ENOMEM;
 	if (w->d->nweights > before) {
-		w->d->weights[before].group_seq = w->group_seq;
+		w->d->weights[before].group_seq = w->seq++;
 		w->d->weights[before].index = index;
 	}
 	return 0;
@@ -711,16 +873,14 @@ static int on_v3_object(void *user, msi_h5 *h, const char *path, size_t len, con
 int keras_h5_load_v3_weights(keras_doc *d, msi_source *src, const char *where)
 {
 	msi_h5 *h = NULL;
-	int rc = msi_h5_open(src, 0, d->v->limits, d->r, &h);
+	int rc = msi_h5_open(src, 0, d->v->limits, d->validating ? d->r : NULL, &h);
 	if (rc != MS_OK)
-		return rc == MS_EFORMAT ? MS_OK : rc;
-	v3_walk w = { d, where, NULL, 0, 0, 0 };
-	rc = msi_h5_walk(h, msi_h5_root_address(h), on_v3_object, &w);
-	if (rc == MS_OK || rc == MS_EFORMAT) {
-		check_vars_group(&w);
-		rc = MS_OK;
-	}
-	msi_free(w.last_group);
+		return soft(rc);
+	v3_walk w = { d, where, 0 };
+	size_t first = d->nweights;
+	rc = soft(msi_h5_walk(h, msi_h5_root_address(h), on_v3_object, &w));
+	if (rc == MS_OK)
+		finish_vars_groups(d, first, where);
 	msi_h5_close(h);
 	return d->failed && rc == MS_OK ? MS_ENOMEM : rc;
 }

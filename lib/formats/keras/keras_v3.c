@@ -25,7 +25,7 @@ static void check_member_sizes(keras_doc *d)
 		uint64_t limit;
 		if (e->type != MSI_ENTRY_FILE || e->size <= KERAS_BOMB_FLOOR)
 			continue;
-		if (!msi_mul_u64(e->csize, KERAS_BOMB_RATIO, &limit) || e->size > limit)
+		if (msi_mul_u64(e->csize, KERAS_BOMB_RATIO, &limit) && e->size > limit)
 			msi_report_add(d->r, "keras.member.too_large", e->name,
 			               "member '%s' declares %llu bytes from %llu compressed (Keras refuses more than "
 			               "%dx above 4 GiB)", e->name, (unsigned long long)e->size,
@@ -41,8 +41,14 @@ static int read_member(keras_doc *d, ssize_t idx, const char *code_missing, char
 	msi_container *c = d->v->container;
 	*out = NULL;
 	*len = 0;
-	if (idx < 0 || c->entries[idx].unsafe)
+	if (idx < 0)
 		return MS_OK;
+	if (c->entries[idx].unsafe) {
+		msi_report_add(d->r, code_missing, c->entries[idx].name,
+		               "member '%s' breaks the archive's rules (see the zip findings) and is not read",
+		               c->entries[idx].name);
+		return MS_OK;
+	}
 	uint64_t cap = d->v->limits->max_metadata;
 	const msi_entry *e = &c->entries[idx];
 	if (e->size > cap) {
@@ -214,7 +220,9 @@ static int cmp_cstr(const void *a, const void *b)
 static void check_layer_groups(keras_doc *d)
 {
 	const msi_keras_facts *f = &d->cfg;
-	if (!d->validating || !d->has_config || f->layer_count == 0 || d->nweights == 0)
+	/* past the facts' layer cap the config's layers are not all known */
+	if (!d->validating || !d->has_config || f->layer_count == 0 || f->layers_total > f->layer_count ||
+	    d->nweights == 0)
 		return;
 	snake_name *names = msi_calloc(f->layer_count, sizeof *names);
 	keras_strs expected = { 0 };
