@@ -64,34 +64,17 @@ noisy: run with the machine idle (the load average is printed); a buildtype
 other than release is flagged. A benchmark, not a test: exits 0 whether the
 goals are met or not (2 on a missing build or a failed input generation).
 """
-import argparse
 import json
-import os
-import resource
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
-from benchutil import run_child
+from benchutil import (PY, TIMED_CALLS, cli_json, closing, make_input, parse_args, preamble, reference_children,
+                       run_child, time_cli, warm)
 
-PY = "/usr/bin/python3"
 MIB = 1 << 20
 GOAL_SECONDS = 0.050
 GOAL_RSS = 64 * MIB
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument("build", help="meson build directory (has examples/modelstore)")
-ap.add_argument("work", nargs="?", default="/tmp/modelstore-bench-keras", help="input cache")
-ap.add_argument("--quick", action="store_true", help="small inputs: a smoke run, not a measurement")
-ap.add_argument("--runs", type=int, default=5, help="reference children per input (each makes 2 calls)")
-opt = ap.parse_args()
-
-build = Path(opt.build).resolve()
-work = Path(opt.work)
-CLI = build / "examples" / "modelstore"
+opt, build, work, CLI = parse_args(__doc__, "/tmp/modelstore-bench-keras", 5)
 LAYERS, DIM = (16, 256) if opt.quick else (256, 1024)
 
 
@@ -164,34 +147,14 @@ else:
 """
 
 
-def make_input(name, kind):
-    path = work / name
-    if path.exists():
-        return path
-    print("writing %s (%d x Dense(%d, %d), %s) ..." % (name, LAYERS, DIM, DIM, kind), flush=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".gen-", dir=work))
-    try:
-        p = subprocess.run([PY, "-c", GEN_CHILD, kind, str(LAYERS), str(DIM), str(scratch / name)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if p.returncode != 0:
-            sys.stderr.write(p.stderr)
-            raise SystemExit(2)
-        os.replace(scratch / name, path)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return path
+def input_file(name, kind):
+    return make_input(work, name, "%d x Dense(%d, %d), %s" % (LAYERS, DIM, DIM, kind), GEN_CHILD, kind, LAYERS, DIM)
 
 
 # ---- measuring ---------------------------------------------------------------------------
 
-def warm(path):
-    with open(path, "rb") as f:
-        while f.read(1 << 24):
-            pass
-
-
 REF_CHILD = r"""
-import gc, io, json, os, struct, sys, time, zipfile
+import io, json, os, struct, sys, zipfile
 import h5py, numpy as np
 path, calls = sys.argv[1], int(sys.argv[2])
 
@@ -269,52 +232,32 @@ def v3(p):
     return out
 
 call = v3 if path.endswith(".keras") else legacy
-times = []
-for i in range(calls):
-    t = time.perf_counter()
-    r = call(path)
-    times.append(time.perf_counter() - t)
-    if i == calls - 1:
-        saw = {"weights": len(r), "parameters": int(sum(int(np.prod(s)) for _, s, _ in r))}
-    del r
-    gc.collect()
-print(json.dumps({"times": times, "saw": saw}))
-"""
+
+def facts(r):
+    return {"weights": len(r), "parameters": int(sum(int(np.prod(s)) for _, s, _ in r))}
+""" + TIMED_CALLS
 
 
 def side_ref(path, runs):
-    times, rss, saw = [], 0, {}
-    for _ in range(runs):
-        _, out, err, rc, peak = run_child([PY, "-c", REF_CHILD, path, 2])
-        if rc != 0:
-            msg = err.decode(errors="replace").strip().splitlines()
-            print("  h5py failed on %s: %s" % (path.name, msg[-1] if msg else "exit %d" % rc))
-            return None
-        r = json.loads(out)
-        times += r["times"]
-        saw = r["saw"]
-        rss = max(rss, peak or 0)
+    r = reference_children([PY, "-c", REF_CHILD, path, 2], runs, "h5py", path)
+    if r is None:
+        return None
+    times, rss, saw = r
     return {"median": statistics.median(times), "min": min(times), "rss": rss, "saw": saw}
 
 
 def side_ours(path, n):
-    times = []
-    for _ in range(n):
-        wall, _, err, rc, _ = run_child([CLI, "inspect", "--json", path], stdout=False, rss=False)
-        if rc not in (0, 1):
-            print("  modelstore inspect %s: exit %d %s" % (path.name, rc, err.decode(errors="replace").strip()[:200]))
-            return None
-        times.append(wall)
-    rss = run_child([CLI, "inspect", "--json", path], stdout=False)[4]
+    r = time_cli(CLI, ["inspect", "--json"], path, n)
+    if r is None:
+        return None
+    times, rss = r
     return {"median": statistics.median(times), "min": min(times), "rss": rss}
 
 
 def ours_saw(path):
-    _, out, err, rc, _ = run_child([CLI, "inspect", "--json", path], rss=False)
-    try:
-        doc = json.loads(out.decode(errors="replace").splitlines()[0])
-    except (ValueError, IndexError):
-        return {"exit": rc, "error": err.decode(errors="replace").strip()[:200] or "(no JSON)"}
+    doc, rc, err = cli_json(CLI, "inspect", path)
+    if doc is None:
+        return {"exit": rc, "error": err[:200] or "(no JSON)"}
     model = doc.get("model") if isinstance(doc.get("model"), dict) else {}
     weights = model.get("weights")
     return {"format": doc.get("format"), "container": model.get("container"),
@@ -330,24 +273,10 @@ def mib(b):
 
 
 def main():
-    if not CLI.exists():
-        print("%s: not built (meson compile -C %s)" % (CLI, build), file=sys.stderr)
-        raise SystemExit(2)
+    preamble(build, CLI, "h5py/HDF5", "import h5py; print(h5py.__version__, h5py.version.hdf5_version)", opt.quick)
     work.mkdir(parents=True, exist_ok=True)
-    buildtype = "?"
-    try:
-        opts = json.loads((build / "meson-info" / "intro-buildoptions.json").read_text())
-        buildtype = next(o["value"] for o in opts if o["name"] == "buildtype")
-    except (OSError, ValueError, StopIteration, KeyError, TypeError):
-        pass
-    h5v = subprocess.run([PY, "-c", "import h5py; print(h5py.__version__, h5py.version.hdf5_version)"],
-                         capture_output=True, text=True).stdout.strip() or "?"
-    print("load average %.2f %.2f %.2f, %d CPUs; h5py/HDF5 %s; %s (buildtype %s%s)%s" % (
-        *os.getloadavg(), os.cpu_count(), h5v, CLI, buildtype,
-        "" if buildtype == "release" else ", not release: ours is slower than it should be",
-        "\n--quick: small inputs, a smoke run of the script, NOT a measurement" if opt.quick else ""))
-    a = make_input("legacy_%dx%d.h5" % (LAYERS, DIM), "legacy")
-    b = make_input("v3_%dx%d.keras" % (LAYERS, DIM), "v3")
+    a = input_file("legacy_%dx%d.h5" % (LAYERS, DIM), "legacy")
+    b = input_file("v3_%dx%d.keras" % (LAYERS, DIM), "v3")
     n_ours = max(7, opt.runs)
     floor = statistics.median(run_child(["/bin/true"], stdout=False, rss=False)[0] for _ in range(n_ours))
     print("times: h5py in-process around the listing only, in a fresh python3 after its imports, %d children x 2\n"
@@ -386,8 +315,7 @@ def main():
     for n in notes:
         print(n)
     print("\n%s%s" % ("goals met" if ok else "goals NOT all met", " -- --quick: smoke run only" if opt.quick else ""))
-    print("(load average now %.2f %.2f %.2f; this process's peak RSS %.1f MB)" % (
-        *os.getloadavg(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3))
+    closing()
 
 
 if __name__ == "__main__":

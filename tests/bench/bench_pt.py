@@ -67,31 +67,14 @@ compare ratios, not absolute times, between machines; a buildtype other
 than release is flagged. A benchmark, not a test: it exits 0 whether the
 goals are met or not (2 on a missing build or a failed input generation).
 """
-import argparse
 import json
-import os
-import resource
-import shutil
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
-from benchutil import run_child
+from benchutil import (PY, TIMED_CALLS, cli_json, closing, make_input, parse_args, preamble, reference_children,
+                       run_child, time_cli, warm)
 
-PY = "/usr/bin/python3"
 MIB = 1 << 20
 
-ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-ap.add_argument("build", help="meson build directory (has examples/modelstore)")
-ap.add_argument("work", nargs="?", default="/tmp/modelstore-bench-pt", help="input cache")
-ap.add_argument("--quick", action="store_true", help="small inputs: a smoke run, not a measurement")
-ap.add_argument("--runs", type=int, default=3, help="reference children per input (each makes 2 calls)")
-opt = ap.parse_args()
-
-build = Path(opt.build).resolve()
-work = Path(opt.work)
-CLI = build / "examples" / "modelstore"
+opt, build, work, CLI = parse_args(__doc__, "/tmp/modelstore-bench-pt", 3)
 
 # (layers, dim) of each input
 if opt.quick:
@@ -118,36 +101,14 @@ assert n == 2 * layers, n
 """
 
 
-def make_input(name, kind, layers, dim):
-    path = work / name
-    if path.exists():
-        return path
-    print("writing %s (%s, %d x Linear(%d, %d)) ..." % (name, kind, layers, dim, dim), flush=True)
-    # Written under the final name in a scratch directory (torch names the
-    # archive's prefix after the file), then moved into place.
-    scratch = Path(tempfile.mkdtemp(prefix=".gen-", dir=work))
-    try:
-        p = subprocess.run([PY, "-c", GEN_CHILD, kind, str(layers), str(dim), str(scratch / name)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        if p.returncode != 0:
-            sys.stderr.write(p.stderr)
-            raise SystemExit(2)
-        os.replace(scratch / name, path)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return path
+def input_file(name, kind, layers, dim):
+    return make_input(work, name, "%s, %d x Linear(%d, %d)" % (kind, layers, dim, dim), GEN_CHILD, kind, layers, dim)
 
 
 # ---- measuring ---------------------------------------------------------------------------
 
-def warm(path):
-    with open(path, "rb") as f:
-        while f.read(1 << 24):
-            pass
-
-
 REF_CHILD = r"""
-import gc, json, sys, time
+import sys
 tool, path, calls = sys.argv[1], sys.argv[2], int(sys.argv[3])
 if tool == "walk":
     import pickletools, zipfile
@@ -186,17 +147,7 @@ else:
     def facts(r):
         sd = r.state_dict() if hasattr(r, "state_dict") else r
         return {"tensors": len(sd), "elements": sum(t.numel() for t in sd.values())}
-times = []
-for i in range(calls):
-    t = time.perf_counter()
-    r = call(path)
-    times.append(time.perf_counter() - t)
-    if i == calls - 1:
-        saw = facts(r)
-    del r
-    gc.collect()
-print(json.dumps({"times": times, "saw": saw}))
-"""
+""" + TIMED_CALLS
 
 REF_NAMES = {"jit": "torch.jit.load", "load": "torch.load(weights_only)", "walk": "pickletools walk"}
 
@@ -204,46 +155,30 @@ REF_NAMES = {"jit": "torch.jit.load", "load": "torch.load(weights_only)", "walk"
 def side_ref(tool, path, runs):
     """Best in-process time over `runs` fresh children x 2 calls, the largest
     child peak RSS, what the last child saw; None on failure (reported)."""
-    times, rss, saw = [], 0, {}
-    for _ in range(runs):
-        _, out, err, rc, peak = run_child([PY, "-c", REF_CHILD, tool, path, 2])
-        if rc != 0:
-            msg = err.decode(errors="replace").strip().splitlines()
-            print("  %s failed on %s: %s" % (REF_NAMES[tool], path.name, msg[-1] if msg else "exit %d" % rc))
-            return None
-        r = json.loads(out)
-        times += r["times"]
-        saw = r["saw"]
-        rss = max(rss, peak or 0)
+    r = reference_children([PY, "-c", REF_CHILD, tool, path, 2], runs, REF_NAMES[tool], path)
+    if r is None:
+        return None
+    times, rss, saw = r
     return {"time": min(times), "rss": rss, "saw": saw}
 
 
 def ours_json(verb, path):
     """One untimed run with --json (warms up, and says what we saw)."""
-    _, out, err, rc, _ = run_child([CLI, verb, "--json", path], rss=False)
-    try:
-        doc = json.loads(out.decode(errors="replace").splitlines()[0])
-    except (ValueError, IndexError):
-        doc = {}
-    if not isinstance(doc, dict):
-        doc = {}
+    doc, rc, err = cli_json(CLI, verb, path)
+    doc = doc or {}
     doc["_rc"] = rc
-    doc["_err"] = err.decode(errors="replace").strip()
+    doc["_err"] = err
     return doc
 
 
 def side_ours(args, path, n):
     """Best of n whole-process wall-clock times of `modelstore ARGS... FILE`,
     and the peak RSS of one more run; exit status 0 and 1 are both fine."""
-    times, rc = [], 0
-    for _ in range(n):
-        wall, _, err, rc, _ = run_child([CLI, *args, path], stdout=False, rss=False)
-        if rc not in (0, 1):
-            msg = err.decode(errors="replace").strip()
-            print("  modelstore %s %s: exit %d %s" % (" ".join(args), path.name, rc, msg[:200]))
-            return {"time": None, "rss": None, "rc": rc}
-        times.append(wall)
-    return {"time": min(times), "rss": run_child([CLI, *args, path], stdout=False)[4], "rc": rc}
+    r = time_cli(CLI, args, path, n)
+    if r is None:
+        return {"time": None, "rss": None}
+    times, rss = r
+    return {"time": min(times), "rss": rss}
 
 
 def counts_of(obj, prefix=""):
@@ -293,27 +228,13 @@ def fmt_mb(b):
 
 
 def main():
-    if not CLI.exists():
-        print("%s: not built (meson compile -C %s)" % (CLI, build), file=sys.stderr)
-        raise SystemExit(2)
+    preamble(build, CLI, "torch", "import torch; print(torch.__version__)", opt.quick)
     work.mkdir(parents=True, exist_ok=True)
-    buildtype = "?"
-    try:
-        opts = json.loads((build / "meson-info" / "intro-buildoptions.json").read_text())
-        buildtype = next(o["value"] for o in opts if o["name"] == "buildtype")
-    except (OSError, ValueError, StopIteration, KeyError, TypeError):
-        pass
-    torch_version = subprocess.run([PY, "-c", "import torch; print(torch.__version__)"],
-                                   capture_output=True, text=True).stdout.strip() or "?"
-    print("load average %.2f %.2f %.2f, %d CPUs; torch %s; %s (buildtype %s%s)%s" % (
-        *os.getloadavg(), os.cpu_count(), torch_version, CLI, buildtype,
-        "" if buildtype == "release" else ", not release: ours is slower than it should be",
-        "\n--quick: small inputs, a smoke run of the script, NOT a measurement" if opt.quick else ""))
 
     layers, dim = SMALL
-    a = make_input("ts_linear_%d.pt" % layers, "script", layers, dim)
-    b = make_input("sd_%d.pt" % (2 * layers), "state_dict", layers, dim)
-    c = make_input("ts_big_%dx%d.pt" % BIG, "script", *BIG)
+    a = input_file("ts_linear_%d.pt" % layers, "script", layers, dim)
+    b = input_file("sd_%d.pt" % (2 * layers), "state_dict", layers, dim)
+    c = input_file("ts_big_%dx%d.pt" % BIG, "script", *BIG)
     n_ours = max(5, opt.runs)
     floor = min(run_child(["/bin/true"], stdout=False, rss=False)[0] for _ in range(n_ours))
     print("times: references in-process around the call only, in a fresh python3 after its imports\n"
@@ -382,8 +303,7 @@ def main():
                                                                           separators=(",", ":"))))
     print("\n%s (%d judged rows)%s" % ("goals met" if ok else "goals NOT all met", judged,
                                        " -- --quick: smoke run only" if opt.quick else ""))
-    print("(load average now %.2f %.2f %.2f; this process's peak RSS %.1f MB)" % (
-        *os.getloadavg(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3))
+    closing()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Running the CLI on one corpus file, for the format conformance tests."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -31,3 +32,29 @@ def run(cli, *args):
 
 def errors(report):
     return [f for f in report["findings"] if f["severity"] == "error"]
+
+
+def params(entries, what, predicate=lambda e: True):
+    """pytest params, one per corpus entry `predicate` accepts (id = its
+    path); one skipped param when there are no entries at all (`what`: the
+    kind of entry looked for) or none is accepted."""
+    if not entries:
+        why = "CORPUS not set" if ROOT is None else "no %s entries under %s" % (what, ROOT)
+        return [pytest.param(None, id="corpus-absent", marks=pytest.mark.skip(reason="corpus absent: " + why))]
+    chosen = [pytest.param(e, id=e["path"]) for e in entries if predicate(e)]
+    return chosen or [pytest.param(None, id="none", marks=pytest.mark.skip(reason="the manifest has no such entry"))]
+
+
+def brief(findings):
+    """Finding dicts, short, for an assertion's message."""
+    return [(f["severity"], f["code"], f.get("message")) for f in findings]
+
+
+def fixture_helper(name):
+    """tests/fixtures/NAME.py as a module: a reading of a format that the
+    fixture generators share with these tests."""
+    path = Path(__file__).resolve().parents[1] / "fixtures" / (name + ".py")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -15,7 +15,9 @@ Naming between the public manifest (`facts`) and our inspect JSON (`model`):
   members, date_saved = date_saved, model_module = module (JSON null stays
   null), num_layers_in_config = len(layers).
 
-Ground truth computed here with h5py / zipfile (not in the manifest):
+Ground truth computed here with h5py / zipfile (not in the manifest),
+through tests/fixtures/keras_read.py (gen_keras.py reads its fixtures back
+with it too):
   legacy .h5: the weights group (model_weights, or the root of a
   save_weights file), its layer_names (split chunks joined as Keras reads
   them), each layer's weight_names -> {"name": "<layer>/<weight>", "shape",
@@ -36,25 +38,15 @@ import zipfile
 
 import pytest
 
-from corpus_cli import ROOT, errors, load_manifest, run
+from corpus_cli import ROOT, brief, errors, fixture_helper, load_manifest, params, run
+
+KERAS_READ = fixture_helper("keras_read")
 
 PUBLIC = load_manifest("public/manifest.json")
 GENERATED = load_manifest("generated/manifest.json")
 PUBLIC_KERAS = [e for e in (PUBLIC or {}).get("entries", []) if e["data_format"] == "tf_keras" and e["kind"] == "file"]
 BUILTINS_FUNCTION = {"tf_keras/hls4ml/binary_tanh__binary_tanh.h5", "tf_keras/hls4ml/hard_sigmoid__hard_sigmoid.h5",
                      "tf_keras/hls4ml/selu__selu.h5"}
-
-
-def _params(entries, predicate=lambda e: True):
-    if not entries:
-        why = "CORPUS not set" if ROOT is None else "no tf_keras file entries under %s" % ROOT
-        return [pytest.param(None, id="corpus-absent", marks=pytest.mark.skip(reason="corpus absent: " + why))]
-    chosen = [pytest.param(e, id=e["path"]) for e in entries if predicate(e)]
-    return chosen or [pytest.param(None, id="none", marks=pytest.mark.skip(reason="the manifest has no such entry"))]
-
-
-def brief(findings):
-    return [(f["severity"], f["code"], f.get("message")) for f in findings]
 
 
 def test_corpus_has_the_keras_files_it_promises():
@@ -69,57 +61,6 @@ def test_corpus_has_the_keras_files_it_promises():
 
 # ---- ground truth with h5py ------------------------------------------------------------------
 
-def _strings(attrs, name):
-    """keras' load_attributes_from_hdf5_group."""
-    def dec(seq):
-        return [n.decode("utf8") if hasattr(n, "decode") else str(n) for n in seq]
-    if name in attrs:
-        return dec(attrs[name])
-    out, i = [], 0
-    while "%s%d" % (name, i) in attrs:
-        out += dec(attrs["%s%d" % (name, i)])
-        i += 1
-    return out
-
-
-def _dtype(ds):
-    v = ds.attrs.get("dtype")
-    v = v.decode() if isinstance(v, bytes) else v
-    if ds.dtype.kind == "V" and ds.dtype.itemsize == 2 and v == "bfloat16":
-        return "bfloat16"
-    return str(ds.dtype)
-
-
-def legacy_truth(f):
-    wg = f["model_weights"] if "model_config" in f.attrs else f
-    weights = []
-    for layer in _strings(wg.attrs, "layer_names"):
-        for w in _strings(wg[layer].attrs, "weight_names"):
-            ds = wg[layer][w]
-            weights.append({"name": "%s/%s" % (layer, w), "shape": list(ds.shape), "dtype": _dtype(ds)})
-    return weights
-
-
-def v3_truth(f):
-    import h5py
-    weights = []
-
-    def walk(group, path):
-        in_vars = path.rsplit("/", 1)[-1] == "vars"
-        keys = sorted(group.keys(), key=lambda k: ((0, int(k)) if k.isdigit() else (1, k.encode())) if in_vars
-                      else k.encode())
-        for k in keys:
-            obj = group[k]
-            p = path + "/" + k if path else k
-            if isinstance(obj, h5py.Group):
-                if p != "optimizer":
-                    walk(obj, p)
-            elif in_vars:
-                weights.append({"name": p, "shape": list(obj.shape), "dtype": _dtype(obj)})
-    walk(f, "")
-    return weights
-
-
 def truth(path, tmp_path):
     h5py = pytest.importorskip("h5py")
     with open(path, "rb") as fh:
@@ -129,14 +70,14 @@ def truth(path, tmp_path):
             extracted = tmp_path / "model.weights.h5"
             extracted.write_bytes(zf.read("model.weights.h5"))
         with h5py.File(extracted, "r") as f:
-            return v3_truth(f)
+            return KERAS_READ.v3_weights(f)
     with h5py.File(path, "r") as f:
-        return legacy_truth(f)
+        return KERAS_READ.legacy_weights(f["model_weights"] if "model_config" in f.attrs else f)
 
 
 # ---- public ------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("entry", _params(PUBLIC_KERAS))
+@pytest.mark.parametrize("entry", params(PUBLIC_KERAS, "tf_keras file"))
 def test_public_keras_facts(cli, entry):
     path = ROOT / "public" / entry["path"]
     f = entry["facts"]
@@ -182,7 +123,7 @@ def test_public_keras_facts(cli, entry):
     assert not wrong, wrong
 
 
-@pytest.mark.parametrize("entry", _params(PUBLIC_KERAS))
+@pytest.mark.parametrize("entry", params(PUBLIC_KERAS, "tf_keras file"))
 def test_public_keras_weights(cli, entry, tmp_path):
     path = ROOT / "public" / entry["path"]
     want = truth(path, tmp_path)
@@ -203,7 +144,7 @@ def _prod(shape):
     return n
 
 
-@pytest.mark.parametrize("entry", _params(PUBLIC_KERAS))
+@pytest.mark.parametrize("entry", params(PUBLIC_KERAS, "tf_keras file"))
 def test_public_keras_verdict(cli, entry):
     report = run(cli, "validate", "--json", str(ROOT / "public" / entry["path"]))
     assert report["format"] == "tf_keras"
@@ -223,7 +164,7 @@ def test_public_keras_verdict(cli, entry):
         assert ("info", "keras.weights_only") in codes, brief(report["findings"])
 
 
-@pytest.mark.parametrize("entry", _params(PUBLIC_KERAS, lambda e: e["path"] in BUILTINS_FUNCTION))
+@pytest.mark.parametrize("entry", params(PUBLIC_KERAS, "tf_keras file", lambda e: e["path"] in BUILTINS_FUNCTION))
 def test_public_builtins_function_named(cli, entry):
     """The finding names what is wrong: the function and its module."""
     report = run(cli, "validate", "--json", str(ROOT / "public" / entry["path"]))

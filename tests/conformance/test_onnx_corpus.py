@@ -25,7 +25,7 @@ import re
 
 import pytest
 
-from corpus_cli import ROOT, errors, run, load_manifest
+from corpus_cli import ROOT, errors, load_manifest, params, run
 
 ONNX_TABLE_OPSET = 17  # onnx 1.12, the checker that wrote the manifests, knows ai.onnx up to 17
 ONNX_1_12_IR = 8
@@ -36,13 +36,6 @@ PUBLIC = load_manifest("public/manifest.json")
 GENERATED = load_manifest("generated/manifest.json")
 PUBLIC_ONNX = [e for e in (PUBLIC or {}).get("entries", []) if e["data_format"] == "onnx"]
 GENERATED_ONNX = [e for e in (GENERATED or {}).get("files", []) if e.get("expected_format") == "onnx"]
-
-
-def _params(entries):
-    if not entries:
-        why = "CORPUS not set" if ROOT is None else "no ONNX entries under %s" % ROOT
-        return [pytest.param(None, id="corpus-absent", marks=pytest.mark.skip(reason="corpus absent: " + why))]
-    return [pytest.param(e, id=e["path"]) for e in entries]
 
 
 def codes(report):
@@ -170,7 +163,7 @@ def _compare_values(ours, theirs, initializers_possible, side):
             assert (o["dtype"], o["shape"]) == (t["dtype"], t["shape"]), (side, o["name"])
 
 
-@pytest.mark.parametrize("entry", _params(PUBLIC_ONNX))
+@pytest.mark.parametrize("entry", params(PUBLIC_ONNX, "ONNX"))
 def test_public_onnx_facts(cli, entry):
     path = ROOT / "public" / entry["path"]
     info = run(cli, "inspect", "--json", str(path))
@@ -204,7 +197,7 @@ def test_public_onnx_facts(cli, entry):
     _compare_values(_ours(info["outputs"]), [_public_value(v) for v in f["outputs"]], 0, "outputs")
 
 
-@pytest.mark.parametrize("entry", _params(PUBLIC_ONNX))
+@pytest.mark.parametrize("entry", params(PUBLIC_ONNX, "ONNX"))
 def test_public_onnx_verdict(cli, entry):
     path = ROOT / "public" / entry["path"]
     report = run(cli, "validate", "--json", str(path))
@@ -240,7 +233,7 @@ def _generated_value(v):
     return {"name": v["name"], "dtype": v["elem_type_name"].lower(), "shape": shape}
 
 
-@pytest.mark.parametrize("entry", _params(GENERATED_ONNX))
+@pytest.mark.parametrize("entry", params(GENERATED_ONNX, "ONNX"))
 def test_generated_onnx(cli, entry):
     path = ROOT / "generated" / entry["path"]
     report = run(cli, "validate", "--json", str(path))

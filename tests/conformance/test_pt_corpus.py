@@ -28,7 +28,7 @@ import zipfile
 
 import pytest
 
-from corpus_cli import ROOT, errors, run, load_manifest
+from corpus_cli import ROOT, brief, errors, load_manifest, params, run
 
 
 
@@ -39,18 +39,6 @@ PUBLIC_PT = [e for e in (PUBLIC or {}).get("entries", []) if e["data_format"] ==
 GENERATED_PT = [e for e in (GENERATED or {}).get("files", [])
                 if e["path"].startswith(("torch/", "torchscript/"))
                 or (e["path"].startswith("bad/") and e["path"].endswith(".pt"))]
-
-
-def _params(entries, predicate=lambda e: True):
-    if not entries:
-        why = "CORPUS not set" if ROOT is None else "no pt entries under %s" % ROOT
-        return [pytest.param(None, id="corpus-absent", marks=pytest.mark.skip(reason="corpus absent: " + why))]
-    chosen = [pytest.param(e, id=e["path"]) for e in entries if predicate(e)]
-    return chosen or [pytest.param(None, id="none", marks=pytest.mark.skip(reason="the manifest has no such entry"))]
-
-
-def brief(findings):
-    return [(f["severity"], f["code"], f.get("message")) for f in findings]
 
 
 def test_corpus_has_the_pt_files_it_promises():
@@ -69,7 +57,7 @@ def _is_legacy(entry):
     return "starts_with_magic_number_long" in entry["facts"]
 
 
-@pytest.mark.parametrize("entry", _params(PUBLIC_PT))
+@pytest.mark.parametrize("entry", params(PUBLIC_PT, "pt"))
 def test_public_pt_facts(cli, entry):
     path = ROOT / "public" / entry["path"]
     f = entry["facts"]
@@ -100,7 +88,7 @@ def test_public_pt_facts(cli, entry):
         assert m["byteorder"] is None
 
 
-@pytest.mark.parametrize("entry", _params(PUBLIC_PT, lambda e: not e["negative_fixture"]))
+@pytest.mark.parametrize("entry", params(PUBLIC_PT, "pt", lambda e: not e["negative_fixture"]))
 def test_public_pt_validates(cli, entry):
     report = run(cli, "validate", "--json", str(ROOT / "public" / entry["path"]))
     assert report["format"] == "pt"
@@ -116,7 +104,7 @@ def _tensor_facts(m):
     return {k: {"shape": v.get("shape"), "dtype": v.get("dtype")} for k, v in (m.get("tensors") or {}).items()}
 
 
-@pytest.mark.parametrize("entry", _params(GENERATED_PT, lambda e: e["expected_valid"]))
+@pytest.mark.parametrize("entry", params(GENERATED_PT, "pt", lambda e: e["expected_valid"]))
 def test_generated_pt_facts(cli, entry):
     path = ROOT / "generated" / entry["path"]
     f = entry["facts"]
@@ -160,7 +148,7 @@ def test_generated_pt_facts(cli, entry):
         pytest.fail("unknown generated kind %r" % entry["kind"])
 
 
-@pytest.mark.parametrize("entry", _params(GENERATED_PT, lambda e: e["expected_valid"]))
+@pytest.mark.parametrize("entry", params(GENERATED_PT, "pt", lambda e: e["expected_valid"]))
 def test_generated_pt_validates(cli, entry):
     report = run(cli, "validate", "--json", str(ROOT / "generated" / entry["path"]))
     assert report["format"] == "pt"
@@ -177,7 +165,7 @@ NEGATIVE_FAMILIES = {
 }
 
 
-@pytest.mark.parametrize("entry", _params(GENERATED_PT, lambda e: not e["expected_valid"]))
+@pytest.mark.parametrize("entry", params(GENERATED_PT, "pt", lambda e: not e["expected_valid"]))
 def test_generated_pt_negative_rejected(cli, entry):
     report = run(cli, "validate", "--json", str(ROOT / "generated" / entry["path"]))
     errs = errors(report)

@@ -3,7 +3,10 @@ import os
 
 import pytest
 
-from ms_testutil import CORPUS, MANIFEST, MODELS, Cli
+# The checks in ms_testutil's helpers report like the tests' own asserts.
+pytest.register_assert_rewrite("ms_testutil")
+
+from ms_testutil import CORPUS, MANIFEST, MODELS, Cli  # noqa: E402
 
 
 def pytest_sessionstart(session):

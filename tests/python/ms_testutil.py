@@ -10,6 +10,7 @@ import json
 import os
 import pathlib
 import subprocess
+import time
 
 import pytest
 
@@ -19,14 +20,16 @@ MODELS = FIXTURES / "models" if FIXTURES else None
 CORPUS = pathlib.Path(os.environ["CORPUS"]) if os.environ.get("CORPUS") else None
 
 
-def load_manifest():
-    if MODELS is None or not (MODELS / "manifest.json").is_file():
+def read_manifest(directory):
+    """directory/manifest.json as a dict, or None when directory is None or
+    holds no manifest."""
+    if directory is None or not (directory / "manifest.json").is_file():
         return None
-    with open(MODELS / "manifest.json") as f:
+    with open(directory / "manifest.json") as f:
         return json.load(f)
 
 
-MANIFEST = load_manifest()
+MANIFEST = read_manifest(MODELS)
 
 
 def manifest_entries(predicate=lambda e: True):
@@ -43,6 +46,52 @@ def fixture_path(entry):
     return MODELS / entry["path"]
 
 
+class FixtureSet:
+    """What one generator, tests/fixtures/gen_NAME.py (run by meson), wrote
+    into FIXTURES/NAME: its manifest and files; `key` is the entry field
+    that names a file."""
+
+    def __init__(self, name, key="path"):
+        self.dir = FIXTURES / name if FIXTURES else None
+        self.key = key
+        self.missing = ("FIXTURES/%s/manifest.json missing (gen_%s.py runs through meson: tests/fixtures/meson.build)"
+                        % (name, name))
+        self.missing_id = name + "-fixtures-missing"
+        self.manifest = read_manifest(self.dir)
+        if self.manifest is None:
+            self.why_not = self.missing
+        elif self.manifest.get("skipped"):
+            # A generator whose framework cannot be imported (not in CI) writes a
+            # manifest that only says why: {"skipped": reason, "files": []}.
+            self.why_not = "gen_%s.py: %s" % (name, self.manifest["skipped"])
+        else:
+            self.why_not = None
+
+    def params(self, predicate=lambda e: True):
+        """pytest params, one per manifest entry `predicate` accepts (id = its
+        file); without the fixtures, one param None: skipped saying why, but
+        in CI (env CI set) run, so that need() fails it."""
+        if self.why_not:
+            if os.environ.get("CI"):
+                return [pytest.param(None, id=self.missing_id)]  # fails in need()
+            return [pytest.param(None, id=self.missing_id, marks=pytest.mark.skip(reason=self.why_not))]
+        return [pytest.param(e, id=e[self.key]) for e in self.manifest["files"] if predicate(e)]
+
+    def need(self, entry):
+        """The entry's file; the None param (no fixtures) fails."""
+        if entry is None:
+            pytest.fail("CI: " + (self.why_not or self.missing))
+        return self.dir / entry[self.key]
+
+    def require(self):
+        """For a test that reads the manifest itself: without the fixtures it
+        skips, saying why, or in CI fails."""
+        if self.why_not and os.environ.get("CI"):
+            pytest.fail("CI: " + self.why_not)
+        if self.why_not:
+            pytest.skip(self.why_not)
+
+
 class Cli:
     """Runs the modelstore program; every run is checked to end by exit(),
     never by a signal."""
@@ -55,6 +104,32 @@ class Cli:
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout)
         assert proc.returncode >= 0, "modelstore %s died of signal %d" % (args, -proc.returncode)
         return proc
+
+
+def run_json_within(seconds, cli, *args):
+    """(exit status, first JSON line) of one CLI run, which must end in less
+    than `seconds` with status 0 or 1 (the Cli helper already refuses a
+    signal) and print JSON."""
+    t0 = time.monotonic()
+    proc = cli(*args, timeout=max(60, 3 * seconds))
+    elapsed = time.monotonic() - t0
+    assert elapsed < seconds, "modelstore %s took %.1fs" % (" ".join(map(str, args)), elapsed)
+    assert proc.returncode in (0, 1), (proc.returncode, proc.stderr.decode(errors="replace"))
+    lines = proc.stdout.decode().splitlines()
+    assert lines, ("no output", proc.stderr.decode(errors="replace"))
+    return proc.returncode, json.loads(lines[0])
+
+
+def findings_of(report):
+    """Findings as dicts, from the CLI's JSON or the binding's Report."""
+    if isinstance(report, dict):
+        return report["findings"]
+    return [f._asdict() for f in report.findings]
+
+
+def brief(findings):
+    """Finding dicts, short, for an assertion's message."""
+    return [(f["severity"], f["code"], f.get("where"), f.get("message")) for f in findings]
 
 
 def strings_in(value):

@@ -21,70 +21,32 @@ the library's own output.
   lists in the tf_keras .h5 files is listed by the `hdf5` reader (format
   forced) with no hdf5.* error.
 """
-import json
-import os
 import time
 
 import pytest
 
 import modelstore
-from ms_testutil import CORPUS, FIXTURES
+from ms_testutil import CORPUS, FixtureSet, brief, findings_of, read_manifest, run_json_within
 
-H5_DIR = FIXTURES / "hdf5" if FIXTURES else None
-MISSING = "FIXTURES/hdf5/manifest.json missing (gen_hdf5.py runs through meson: tests/fixtures/meson.build)"
+H5 = FixtureSet("hdf5")
+H5_DIR, MANIFEST, MISSING = H5.dir, H5.manifest, H5.missing
 SECONDS = 3.0  # per CLI run: every fixture is below 400 KiB
 FACT_KEYS = ("superblock_version", "user_block_size", "root_attributes", "objects", "object_count")
 ALWAYS = {"artifact.format.not_model"}  # a plain HDF5 file is no model
 
 
-def _load():
-    if H5_DIR is None or not (H5_DIR / "manifest.json").is_file():
-        return None
-    with open(H5_DIR / "manifest.json") as f:
-        return json.load(f)
-
-
-MANIFEST = _load()
-
-
 def entries(kind):
-    if MANIFEST is None:
-        if os.environ.get("CI"):
-            return [pytest.param(None, id="hdf5-fixtures-missing")]
-        return [pytest.param(None, id="hdf5-fixtures-missing", marks=pytest.mark.skip(reason=MISSING))]
-    return [pytest.param(e, id=e["path"]) for e in MANIFEST["files"] if e["kind"] == kind]
+    return H5.params(lambda e: e["kind"] == kind)
 
 
-def need(entry):
-    if entry is None:
-        pytest.fail("CI: " + MISSING)
-    return H5_DIR / entry["path"]
-
-
+need = H5.need
 POSITIVE = entries("positive")
 HOSTILE = entries("hostile")
 
 
 def run_json(cli, *args):
     """(exit status, first JSON line) of one CLI run, which must end in time."""
-    t0 = time.monotonic()
-    proc = cli(*args, timeout=max(60, 3 * SECONDS))
-    elapsed = time.monotonic() - t0
-    assert elapsed < SECONDS, "modelstore %s took %.1fs" % (" ".join(map(str, args)), elapsed)
-    assert proc.returncode in (0, 1), (proc.returncode, proc.stderr.decode(errors="replace"))
-    lines = proc.stdout.decode().splitlines()
-    assert lines, ("no output", proc.stderr.decode(errors="replace"))
-    return proc.returncode, json.loads(lines[0])
-
-
-def brief(findings):
-    return [(f["severity"], f["code"], f.get("where"), f.get("message")) for f in findings]
-
-
-def findings_of(report):
-    if isinstance(report, dict):
-        return report["findings"]
-    return [f._asdict() for f in report.findings]
+    return run_json_within(SECONDS, cli, *args)
 
 
 def format_args(entry):
@@ -262,15 +224,8 @@ def test_gigabyte_reads_only_metadata(tmp_path, chunked):
 
 # ---- the shared corpus ----------------------------------------------------------------------
 
-def _corpus_manifest():
-    if CORPUS is None or not (CORPUS / "generated" / "manifest.json").is_file():
-        return None
-    with open(CORPUS / "generated" / "manifest.json") as f:
-        return json.load(f)
-
-
 def test_corpus_plain_arrays(cli):
-    m = _corpus_manifest()
+    m = read_manifest(CORPUS / "generated" if CORPUS else None)
     if m is None:
         pytest.skip("CORPUS not set or has no generated/manifest.json")
     entry = next((e for e in m["files"] if e["path"] == "hdf5/plain_arrays.h5"), None)

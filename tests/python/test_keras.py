@@ -29,10 +29,11 @@ import time
 import pytest
 
 import modelstore
-from ms_testutil import FIXTURES
+from ms_testutil import FixtureSet, brief, findings_of, run_json_within
 
-KERAS_DIR = FIXTURES / "keras" if FIXTURES else None
-MISSING = "FIXTURES/keras/manifest.json missing (gen_keras.py runs through meson: tests/fixtures/meson.build)"
+KERAS = FixtureSet("keras", key="file")
+MANIFEST = KERAS.manifest
+entries, need = KERAS.params, KERAS.need
 # Per CLI run. The largest fixture is ~400 KiB (700 layers); a release build
 # reads each in milliseconds. 5 s leaves room for a loaded machine or a
 # sanitizer build, not for a reader that walks a file quadratically.
@@ -40,33 +41,8 @@ SECONDS = 5.0
 FORMAT = "tf_keras"
 
 
-def _load():
-    if KERAS_DIR is None or not (KERAS_DIR / "manifest.json").is_file():
-        return None
-    with open(KERAS_DIR / "manifest.json") as f:
-        return json.load(f)
-
-
-MANIFEST = _load()
-
-
-def entries(predicate=lambda e: True):
-    if MANIFEST is None:
-        if os.environ.get("CI"):
-            return [pytest.param(None, id="keras-fixtures-missing")]  # fails in need()
-        return [pytest.param(None, id="keras-fixtures-missing", marks=pytest.mark.skip(reason=MISSING))]
-    return [pytest.param(e, id=e["file"]) for e in MANIFEST["files"] if predicate(e)]
-
-
-def need(entry):
-    if entry is None:
-        pytest.fail("CI: " + MISSING)
-    return KERAS_DIR / entry["file"]
-
-
 def by_name(name):
-    if MANIFEST is None:
-        pytest.fail("CI: " + MISSING) if os.environ.get("CI") else pytest.skip(MISSING)
+    KERAS.require()
     for e in MANIFEST["files"]:
         if e["file"] == name:
             return e
@@ -82,27 +58,8 @@ FORCED = entries(lambda e: e["force_format"])
 # ---- helpers --------------------------------------------------------------------------------
 
 def run_json(cli, *args):
-    """(exit status, first JSON line) of one CLI run, which must end in time
-    with status 0 or 1 (the Cli helper already refuses a signal)."""
-    t0 = time.monotonic()
-    proc = cli(*args, timeout=max(60, 3 * SECONDS))
-    elapsed = time.monotonic() - t0
-    assert elapsed < SECONDS, "modelstore %s took %.1fs" % (" ".join(map(str, args)), elapsed)
-    assert proc.returncode in (0, 1), (proc.returncode, proc.stderr.decode(errors="replace"))
-    lines = proc.stdout.decode().splitlines()
-    assert lines, ("no output", proc.stderr.decode(errors="replace"))
-    return proc.returncode, json.loads(lines[0])
-
-
-def findings_of(report):
-    """Findings as dicts, from the CLI's JSON or the binding's Report."""
-    if isinstance(report, dict):
-        return report["findings"]
-    return [f._asdict() for f in report.findings]
-
-
-def brief(findings):
-    return [(f["severity"], f["code"], f.get("where"), f.get("message")) for f in findings]
+    """(exit status, first JSON line) of one CLI run, which must end in time."""
+    return run_json_within(SECONDS, cli, *args)
 
 
 def _hits(code, pattern):
@@ -333,8 +290,7 @@ def test_hostile_variants_end_cleanly(cli, tmp_path, name):
 def test_fixtures_cover_the_issue():
     """The generator made what the issue asks for (so a broken generator
     cannot make this suite pass by making fewer fixtures)."""
-    if MANIFEST is None:
-        pytest.fail("CI: " + MISSING) if os.environ.get("CI") else pytest.skip(MISSING)
+    KERAS.require()
     files = MANIFEST["files"]
     pos = [e for e in files if e["expected_valid"]]
     neg = [e for e in files if not e["expected_valid"]]
@@ -366,8 +322,7 @@ def test_keras_codes_the_tests_name_exist():
     """Every exact code a fixture names is in the library's code table
     (`modelstore codes`): a renamed code fails here, not silently in each
     negative."""
-    if MANIFEST is None:
-        pytest.fail("CI: " + MISSING) if os.environ.get("CI") else pytest.skip(MISSING)
+    KERAS.require()
     library = {c["code"] for c in modelstore.finding_codes()}
     wanted = set()
     for e in MANIFEST["files"]:

@@ -18,41 +18,15 @@ In CI (env CI set) a missing manifest fails; elsewhere the tests skip,
 saying so.
 """
 import json
-import os
 
 import pytest
 
 import modelstore
-from ms_testutil import FIXTURES, gen_models
+from ms_testutil import FixtureSet, gen_models
 
-ONNX_DIR = FIXTURES / "onnx" if FIXTURES else None
-MISSING = "FIXTURES/onnx/manifest.json missing (gen_onnx.py runs through meson: tests/fixtures/meson.build)"
-
-
-def _load():
-    if ONNX_DIR is None or not (ONNX_DIR / "manifest.json").is_file():
-        return None
-    with open(ONNX_DIR / "manifest.json") as f:
-        return json.load(f)
-
-
-MANIFEST = _load()
-
-
-def entries(predicate=lambda e: True):
-    if MANIFEST is None:
-        if os.environ.get("CI"):
-            return [pytest.param(None, id="onnx-fixtures-missing")]  # fails in need()
-        return [pytest.param(None, id="onnx-fixtures-missing", marks=pytest.mark.skip(reason=MISSING))]
-    return [pytest.param(e, id=e["path"]) for e in MANIFEST["files"] if predicate(e)]
-
-
-def need(entry):
-    if entry is None:
-        pytest.fail("CI: " + MISSING)
-    return ONNX_DIR / entry["path"]
-
-
+ONNX = FixtureSet("onnx")
+ONNX_DIR, MANIFEST = ONNX.dir, ONNX.manifest
+entries, need = ONNX.params, ONNX.need
 POSITIVE = entries(lambda e: e["valid"])
 NEGATIVE = entries(lambda e: not e["valid"])
 SELF_CONTAINED_POSITIVE = entries(lambda e: e["valid"] and e["self_contained"] and not e["sparse_file"])
@@ -218,8 +192,7 @@ def test_every_file_level_onnx_code_has_a_fixture():
     # Each onnx.* code the library can emit from a file has at least one
     # fixture expecting it (unresolved comes from memory, too_many_findings
     # is bookkeeping).
-    if MANIFEST is None:
-        need(None) if os.environ.get("CI") else pytest.skip(MISSING)
+    ONNX.require()
     library = {c["code"] for c in modelstore.finding_codes() if c["code"].startswith("onnx.")}
     covered = {c for e in MANIFEST["files"] for c in e["expected_codes"]}
     not_from_a_file = {"onnx.external.unresolved", "onnx.too_many_findings"}
@@ -231,8 +204,7 @@ def test_every_file_level_onnx_code_has_a_fixture():
 def test_max_metadata_caps_the_reader():
     # ms_open_options.max_metadata bounds the heap one call may use for
     # metadata: a valid model whose input name is 1 MiB does not fit 64 KiB.
-    if MANIFEST is None:
-        need(None) if os.environ.get("CI") else pytest.skip(MISSING)
+    ONNX.require()
     path = ONNX_DIR / "long_value_name_1mib.onnx"
     assert modelstore.validate(path).valid
     report = modelstore.validate(path, max_metadata=64 << 10)

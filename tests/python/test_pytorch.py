@@ -24,48 +24,18 @@ Without torch, gen_torch.py writes a manifest that says so and these tests
 skip, saying why; in CI (env CI set) the generator fails instead, and a
 missing manifest fails here.
 """
-import json
-import os
-import time
-
 import pytest
 
 import modelstore
-from ms_testutil import FIXTURES
+from ms_testutil import FixtureSet, brief, findings_of, run_json_within
 
-TORCH_DIR = FIXTURES / "torch" if FIXTURES else None
-MISSING = "FIXTURES/torch/manifest.json missing (gen_torch.py runs through meson: tests/fixtures/meson.build)"
+TORCH = FixtureSet("torch")
+MANIFEST = TORCH.manifest
+entries, need = TORCH.params, TORCH.need
 # Per CLI run. Every fixture is at most 200 KiB and is read in well under
 # 0.2 s by a release build; a 431-byte memo bomb must not take longer than a
 # real model, and 3 s leaves room for a loaded machine or a sanitizer build.
 SECONDS = 3.0
-
-
-def _load():
-    if TORCH_DIR is None or not (TORCH_DIR / "manifest.json").is_file():
-        return None
-    with open(TORCH_DIR / "manifest.json") as f:
-        return json.load(f)
-
-
-MANIFEST = _load()
-WHY_NOT = MISSING if MANIFEST is None else ("gen_torch.py: " + MANIFEST["skipped"] if MANIFEST.get("skipped")
-                                           else None)
-
-
-def entries(predicate=lambda e: True):
-    if WHY_NOT:
-        if os.environ.get("CI"):
-            return [pytest.param(None, id="torch-fixtures-missing")]  # fails in need()
-        return [pytest.param(None, id="torch-fixtures-missing", marks=pytest.mark.skip(reason=WHY_NOT))]
-    return [pytest.param(e, id=e["path"]) for e in MANIFEST["files"] if predicate(e)]
-
-
-def need(entry):
-    if entry is None:
-        pytest.fail("CI: " + (WHY_NOT or MISSING))
-    return TORCH_DIR / entry["path"]
-
 
 ALL = entries()
 POSITIVE = entries(lambda e: e["expected_valid"] is True)
@@ -77,21 +47,7 @@ WITH_FACTS = entries(lambda e: e["facts"] is not None)  # positives of format pt
 
 def run_json(cli, *args):
     """(exit status, first JSON line) of one CLI run, which must end in time."""
-    t0 = time.monotonic()
-    proc = cli(*args, timeout=max(60, 3 * SECONDS))
-    elapsed = time.monotonic() - t0
-    assert elapsed < SECONDS, "modelstore %s took %.1fs" % (" ".join(map(str, args)), elapsed)
-    assert proc.returncode in (0, 1), (proc.returncode, proc.stderr.decode(errors="replace"))
-    lines = proc.stdout.decode().splitlines()
-    assert lines, ("no output", proc.stderr.decode(errors="replace"))
-    return proc.returncode, json.loads(lines[0])
-
-
-def _findings(report):
-    """Findings as dicts, from the CLI's JSON or the binding's Report."""
-    if isinstance(report, dict):
-        return report["findings"]
-    return [f._asdict() for f in report.findings]
+    return run_json_within(SECONDS, cli, *args)
 
 
 def _matches(finding, requirement):
@@ -105,10 +61,6 @@ def unmet(findings, requirements, severity):
     """The requirements no finding of `severity` satisfies."""
     of = [f for f in findings if f["severity"] == severity]
     return [r for r in requirements if not any(_matches(f, r) for f in of)]
-
-
-def brief(findings):
-    return [(f["severity"], f["code"], f.get("where"), f.get("message")) for f in findings]
 
 
 def check_facts(entry, info):
@@ -183,7 +135,7 @@ def test_positive_validates_from_memory(entry):
     with modelstore.Artifact(need(entry).read_bytes()) as a:
         assert a.format in entry["expected_formats"]
         report = a.validate()
-    check_positive_report(entry, _findings(report))
+    check_positive_report(entry, findings_of(report))
     assert report.valid
 
 
@@ -202,7 +154,7 @@ def test_negative_is_rejected(cli, entry):
 @pytest.mark.parametrize("entry", NEGATIVE)
 def test_negative_from_memory(entry):
     report = modelstore.validate(need(entry).read_bytes())
-    check_negative_report(entry, _findings(report))
+    check_negative_report(entry, findings_of(report))
     assert not report.valid
 
 
@@ -231,8 +183,7 @@ def test_quick_validate_ends_cleanly_and_in_time(cli, entry):
 def test_fixtures_cover_the_issue():
     """The generator made what the issue asks for (so a broken generator
     cannot make this suite pass by making fewer fixtures)."""
-    if WHY_NOT:
-        need(None) if os.environ.get("CI") else pytest.skip(WHY_NOT)
+    TORCH.require()
     files = MANIFEST["files"]
     kinds = {e["facts"]["model"]["kind"] for e in files if e["facts"]}
     assert {"torchscript", "torch_save_zip", "torch_save_legacy", "torch_package"} <= kinds, kinds
@@ -262,8 +213,7 @@ def test_pt_codes_the_tests_name_exist():
     """Every exact pt.* / pickle.* code a fixture expects is in the library's
     code table (`modelstore codes`): a renamed code fails here, not silently
     in each negative."""
-    if WHY_NOT:
-        need(None) if os.environ.get("CI") else pytest.skip(WHY_NOT)
+    TORCH.require()
     library = {c["code"] for c in modelstore.finding_codes()}
     wanted = {c for e in MANIFEST["files"] for r in e["expected_errors"] + e["expected_warnings"]
               for c in r["codes"] if not c.endswith(".")}
