@@ -807,10 +807,10 @@ static int cmp_rank_index(const void *a, const void *b)
  * with indices in numeric order ("10" after "9"). */
 static void finish_vars_groups(keras_doc *d, size_t first, const char *where)
 {
-	keras_weight *ws = d->weights + first;
 	size_t n = d->nweights - first;
 	if (n == 0)
-		return;
+		return; /* d->weights may still be NULL */
+	keras_weight *ws = d->weights + first;
 	qsort(ws, n, sizeof *ws, cmp_parent_index);
 	for (size_t i = 0; i < n;) {
 		size_t pl = parent_len(ws[i].name), j = i;
