@@ -33,16 +33,20 @@ static void check_member_sizes(keras_doc *d)
 	}
 }
 
-/* The whole of a small member (a JSON document), at most `cap` bytes.
- * MS_OK with *out (NUL-terminated) or NULL when the member is absent,
- * unsafe or too large (a finding says which). */
-static int read_member(keras_doc *d, ssize_t idx, const char *code_missing, char **out, size_t *len)
+/* The whole of the small member `name` (a JSON document), at most the
+ * metadata cap. MS_OK with *out (NUL-terminated), or with NULL when the
+ * member is absent, unsafe, too large or unreadable: a finding with `code`
+ * (or keras.member.too_large) says which. */
+static int read_member(keras_doc *d, const char *name, const char *code_missing, char **out, size_t *len)
 {
 	msi_container *c = d->v->container;
+	ssize_t idx = msi_container_find(c, name);
 	*out = NULL;
 	*len = 0;
-	if (idx < 0)
+	if (idx < 0) {
+		msi_report_add(d->r, code_missing, NULL, "the archive has no %s", name);
 		return MS_OK;
+	}
 	if (c->entries[idx].unsafe) {
 		msi_report_add(d->r, code_missing, c->entries[idx].name,
 		               "member '%s' breaks the archive's rules (see the zip findings) and is not read",
@@ -88,14 +92,9 @@ static int read_member(keras_doc *d, ssize_t idx, const char *code_missing, char
 
 static int read_metadata(keras_doc *d)
 {
-	ssize_t idx = msi_container_find(d->v->container, "metadata.json");
-	if (idx < 0) {
-		msi_report_add(d->r, "keras.metadata.invalid", NULL, "the archive has no metadata.json");
-		return MS_OK;
-	}
 	char *text;
 	size_t len;
-	int rc = read_member(d, idx, "keras.metadata.invalid", &text, &len);
+	int rc = read_member(d, "metadata.json", "keras.metadata.invalid", &text, &len);
 	if (rc != MS_OK || !text)
 		return rc;
 	msi_json_limits lim = { 16, 4096 };
@@ -128,14 +127,9 @@ static int read_metadata(keras_doc *d)
 
 static int read_config(keras_doc *d)
 {
-	ssize_t idx = msi_container_find(d->v->container, "config.json");
-	if (idx < 0) {
-		msi_report_add(d->r, "keras.config.invalid", NULL, "the archive has no config.json");
-		return MS_OK;
-	}
 	char *text;
 	size_t len;
-	int rc = read_member(d, idx, "keras.config.invalid", &text, &len);
+	int rc = read_member(d, "config.json", "keras.config.invalid", &text, &len);
 	if (rc != MS_OK || !text)
 		return rc;
 	keras_check_config(d, text, len, "config.json", true);
