@@ -68,6 +68,19 @@ void *msi_reallocarray(void *ptr, size_t count, size_t size)
 	return msi_realloc(ptr, total);
 }
 
+void *msi_grow(void *items, size_t *cap, size_t count, size_t elem_size, size_t first)
+{
+	if (count < *cap)
+		return items;
+	size_t ncap = *cap ? *cap * 2 : first;
+	if (ncap < *cap)
+		return NULL;
+	void *grown = msi_reallocarray(items, ncap, elem_size);
+	if (grown)
+		*cap = ncap;
+	return grown;
+}
+
 void msi_free(void *ptr)
 {
 	if (ptr == NULL)

@@ -31,6 +31,11 @@ void *msi_calloc(size_t count, size_t size);
 void *msi_realloc(void *ptr, size_t size);
 /* realloc for count*size with overflow check */
 void *msi_reallocarray(void *ptr, size_t count, size_t size);
+/* Room for one more element of an array that grows by doubling: returns
+ * `items` itself while count < *cap, else the array reallocated to twice
+ * its capacity (`first` when empty) and *cap updated; NULL (the array and
+ * *cap unchanged) when memory runs out or the size overflows. */
+void *msi_grow(void *items, size_t *cap, size_t count, size_t elem_size, size_t first);
 void msi_free(void *ptr);
 char *msi_strdup(const char *s);
 char *msi_strndup(const char *s, size_t n);

@@ -500,14 +500,10 @@ static int add_msg(obj_load *L, const h5_msg *m)
 		           H5_MAX_MESSAGES);
 		return MS_ELIMIT;
 	}
-	if (o->nmsgs == L->msgcap) {
-		size_t ncap = L->msgcap ? L->msgcap * 2 : 16;
-		h5_msg *n = msi_reallocarray(o->msgs, ncap, sizeof *n);
-		if (!n)
-			return msi_error(MS_ENOMEM, "out of memory");
-		o->msgs = n;
-		L->msgcap = ncap;
-	}
+	h5_msg *n = msi_grow(o->msgs, &L->msgcap, o->nmsgs, sizeof *n, 16);
+	if (!n)
+		return msi_error(MS_ENOMEM, "out of memory");
+	o->msgs = n;
 	o->msgs[o->nmsgs++] = *m;
 	return MS_OK;
 }
@@ -545,14 +541,10 @@ static int queue_block(obj_load *L, const h5_msg *m)
 			           (unsigned long long)addr);
 			return MS_EFORMAT;
 		}
-	if (L->ntodo == L->todocap) {
-		size_t ncap = L->todocap ? L->todocap * 2 : 4;
-		h5_pending *n = msi_reallocarray(L->todo, ncap, sizeof *n);
-		if (!n)
-			return msi_error(MS_ENOMEM, "out of memory");
-		L->todo = n;
-		L->todocap = ncap;
-	}
+	h5_pending *n = msi_grow(L->todo, &L->todocap, L->ntodo, sizeof *n, 4);
+	if (!n)
+		return msi_error(MS_ENOMEM, "out of memory");
+	L->todo = n;
 	L->todo[L->ntodo].addr = addr;
 	L->todo[L->ntodo].len = len;
 	L->ntodo++;

@@ -613,16 +613,12 @@ static int attr_rec(void *user, const uint8_t *rec, size_t rec_size)
 		msi_free(buf);
 		return MS_OK;
 	}
-	if (d->nattrs == d->cap) {
-		size_t ncap = d->cap ? d->cap * 2 : 16;
-		h5_dense_attr *n = msi_reallocarray(d->attrs, ncap, sizeof *n);
-		if (!n) {
-			msi_free(buf);
-			return msi_error(MS_ENOMEM, "out of memory");
-		}
-		d->attrs = n;
-		d->cap = ncap;
+	h5_dense_attr *attrs = msi_grow(d->attrs, &d->cap, d->nattrs, sizeof *attrs, 16);
+	if (!attrs) {
+		msi_free(buf);
+		return msi_error(MS_ENOMEM, "out of memory");
 	}
+	d->attrs = attrs;
 	d->attrs[d->nattrs].buf = buf;
 	d->attrs[d->nattrs].a = a;
 	d->nattrs++;

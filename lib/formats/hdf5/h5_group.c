@@ -18,17 +18,13 @@
 
 bool h5_links_keep(h5_links *l, uint8_t *buf)
 {
-	if (l->nbufs == l->bufcap) {
-		size_t ncap = l->bufcap ? l->bufcap * 2 : 4;
-		uint8_t **n = msi_reallocarray(l->bufs, ncap, sizeof *n);
-		if (!n) {
-			msi_free(buf);
-			l->oom = true;
-			return false;
-		}
-		l->bufs = n;
-		l->bufcap = ncap;
+	uint8_t **bufs = msi_grow(l->bufs, &l->bufcap, l->nbufs, sizeof *bufs, 4);
+	if (!bufs) {
+		msi_free(buf);
+		l->oom = true;
+		return false;
 	}
+	l->bufs = bufs;
 	l->bufs[l->nbufs++] = buf;
 	return true;
 }
@@ -58,17 +54,13 @@ static int links_add(msi_h5 *h, h5_links *l, const char *where, const char *name
 		h5_finding(h, "hdf5.limit", where, "the group has more than %u links; the rest are not read", H5_MAX_LINKS);
 		return MS_ELIMIT;
 	}
-	if (l->count == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 16;
-		h5_link *n = msi_reallocarray(l->items, ncap, sizeof *n);
-		if (!n) {
-			msi_free(ext);
-			l->oom = true;
-			return msi_error(MS_ENOMEM, "out of memory");
-		}
-		l->items = n;
-		l->cap = ncap;
+	h5_link *items = msi_grow(l->items, &l->cap, l->count, sizeof *items, 16);
+	if (!items) {
+		msi_free(ext);
+		l->oom = true;
+		return msi_error(MS_ENOMEM, "out of memory");
 	}
+	l->items = items;
 	h5_link *k = &l->items[l->count++];
 	k->name = name;
 	k->name_len = len;

@@ -234,16 +234,12 @@ static int collect_name(void *user, msi_h5 *h, const msi_h5_attr *a)
 {
 	MSI_UNUSED(h);
 	name_list *l = user;
-	if (l->count == l->cap) {
-		size_t ncap = l->cap ? l->cap * 2 : 8;
-		char **n = msi_reallocarray(l->names, ncap, sizeof *n);
-		if (!n) {
-			l->oom = true;
-			return MS_ENOMEM;
-		}
-		l->names = n;
-		l->cap = ncap;
+	char **n = msi_grow(l->names, &l->cap, l->count, sizeof *n, 8);
+	if (!n) {
+		l->oom = true;
+		return MS_ENOMEM;
 	}
+	l->names = n;
 	char *s = msi_strndup(a->name, a->name_len);
 	if (!s) {
 		l->oom = true;

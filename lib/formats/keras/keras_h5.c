@@ -24,14 +24,10 @@
 
 bool keras_strs_push(keras_doc *d, keras_strs *s, const char *text, size_t len)
 {
-	if (s->count == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 8;
-		char **items = msi_reallocarray(s->items, cap, sizeof *items);
-		if (!items)
-			goto oom;
-		s->items = items;
-		s->cap = cap;
-	}
+	char **items = msi_grow(s->items, &s->cap, s->count, sizeof *items, 8);
+	if (!items)
+		goto oom;
+	s->items = items;
 	char *copy = msi_strndup(text, len);
 	if (!copy)
 		goto oom;
@@ -328,14 +324,10 @@ bool keras_weight_add(keras_doc *d, msi_h5 *h, const msi_h5_obj *o, const char *
 bool keras_weight_push(keras_doc *d, const char *name, size_t name_len, const char *dtype, unsigned rank,
 		       const uint64_t *dims, uint64_t elements)
 {
-	if (d->nweights == d->wcap) {
-		size_t cap = d->wcap ? d->wcap * 2 : 32;
-		keras_weight *grown = msi_reallocarray(d->weights, cap, sizeof *grown);
-		if (!grown)
-			goto oom;
-		d->weights = grown;
-		d->wcap = cap;
-	}
+	keras_weight *grown = msi_grow(d->weights, &d->wcap, d->nweights, sizeof *grown, 32);
+	if (!grown)
+		goto oom;
+	d->weights = grown;
 	keras_weight *w = &d->weights[d->nweights];
 	memset(w, 0, sizeof *w);
 	w->name = msi_strndup(name, name_len);
@@ -393,14 +385,10 @@ static int on_index_link(void *user, const char *name, size_t len, msi_h5_link_t
 	link_index *x = user;
 	if (type != MSI_H5_LINK_HARD)
 		return 0;
-	if (x->count == x->cap) {
-		size_t cap = x->cap ? x->cap * 2 : 64;
-		link_entry *grown = msi_reallocarray(x->items, cap, sizeof *grown);
-		if (!grown)
-			return MS_ENOMEM;
-		x->items = grown;
-		x->cap = cap;
-	}
+	link_entry *grown = msi_grow(x->items, &x->cap, x->count, sizeof *grown, 64);
+	if (!grown)
+		return MS_ENOMEM;
+	x->items = grown;
 	char *copy = msi_strndup(name, len);
 	if (!copy)
 		return MS_ENOMEM;
