@@ -23,13 +23,15 @@ the library's own output.
 """
 import time
 
+import h5py  # a test dependency (.ci/setup installs it): missing, the module fails, never skips
+import numpy as np
 import pytest
 
 import modelstore
 from ms_testutil import CORPUS, FixtureSet, brief, findings_of, read_manifest, run_json_within
 
 H5 = FixtureSet("hdf5")
-H5_DIR, MANIFEST, MISSING = H5.dir, H5.manifest, H5.missing
+H5_DIR, MANIFEST = H5.dir, H5.manifest
 SECONDS = 3.0  # per CLI run: every fixture is below 400 KiB
 FACT_KEYS = ("superblock_version", "user_block_size", "root_attributes", "objects", "object_count")
 ALWAYS = {"artifact.format.not_model"}  # a plain HDF5 file is no model
@@ -117,8 +119,7 @@ def test_positive_validates_from_memory(entry):
 def test_keras_like_is_claimed_by_keras(cli):
     """The Keras markers (root attribute names, read by the reader) hand a
     legacy Keras .h5 to tf_keras, however its root attributes are stored."""
-    if MANIFEST is None:
-        pytest.skip(MISSING)
+    H5.require()
     for name in ("keras_like.h5", "keras_like_latest.h5"):
         status, info = run_json(cli, "inspect", "--json", H5_DIR / name)
         assert info["format"] == "tf_keras", (name, info["format"])
@@ -126,8 +127,7 @@ def test_keras_like_is_claimed_by_keras(cli):
 
 def test_every_fixture_kind_is_there():
     """The generator wrote what the reader must be tested on."""
-    if MANIFEST is None:
-        pytest.skip(MISSING)
+    H5.require()
     paths = {e["path"] for e in MANIFEST["files"]}
     for libver in ("earliest", "latest"):
         for stem in ("attrs", "groups", "datasets", "manyattrs", "links", "trackorder", "deep40", "committed",
@@ -172,8 +172,7 @@ def test_hostile_from_memory(entry):
 def test_hostile_with_small_limits():
     """With the fuzzers' limits (depth 16), a 40-level file is cut with a
     finding instead of being walked."""
-    if MANIFEST is None:
-        pytest.skip(MISSING)
+    H5.require()
     with modelstore.Artifact((H5_DIR / "deep40_earliest.h5").read_bytes(), format="hdf5", max_depth=16) as a:
         report = a.validate()
         info = a.inspect()
@@ -184,8 +183,6 @@ def test_hostile_with_small_limits():
 # ---- speed: only metadata is read -----------------------------------------------------------
 
 def _sparse_weights(path, chunked):
-    h5py = pytest.importorskip("h5py")
-    np = pytest.importorskip("numpy")
     with h5py.File(path, "w") as f:
         dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
         dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
@@ -256,7 +253,6 @@ TF_KERAS = _tf_keras_h5()
 @pytest.mark.parametrize("path", TF_KERAS or [pytest.param(None, marks=pytest.mark.skip(
     reason="CORPUS not set or has no public/tf_keras .h5 files"))], ids=lambda p: p.name if p else "none")
 def test_corpus_tf_keras_objects(cli, path):
-    h5py = pytest.importorskip("h5py")
     want = {}
     with h5py.File(path, "r") as f:
         f.visititems(lambda name, obj: want.__setitem__(
