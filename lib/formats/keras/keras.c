@@ -165,7 +165,7 @@ static void write_doc(const msi_view *v, const keras_doc *d, msi_inspect_out *ou
 	write_optional(j, "keras_version", d->keras_version);
 	write_optional(j, "backend", d->backend);
 	write_optional(j, "date_saved", d->date_saved);
-	if (d->has_config) {
+	if (d->cfg.is_object) {
 		write_optional(j, "class_name", d->cfg.class_name);
 		if (d->cfg.has_module) { /* Keras 3 writes it: null for a custom class */
 			msi_json_key(j, "module");

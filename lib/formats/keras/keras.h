@@ -21,7 +21,6 @@ typedef enum keras_container {
 typedef struct keras_strs {
 	char **items;
 	size_t count, cap;
-	uint64_t bytes;      /* sum of lengths, capped by the caller */
 } keras_strs;
 
 typedef struct keras_weight {
@@ -40,8 +39,7 @@ typedef struct keras_doc {
 	bool validating;       /* validate: check everything, not only what inspect shows */
 	keras_container container;
 	char *keras_version, *backend, *date_saved;
-	bool has_config;       /* the config parsed as a JSON object */
-	msi_keras_facts cfg;   /* the root object of the config */
+	msi_keras_facts cfg;   /* the root object of the config (cfg.is_object: there is one) */
 	keras_weight *weights;
 	size_t nweights, wcap;
 	uint64_t parameters;   /* saturating sum of the weights' elements */

@@ -32,7 +32,6 @@ bool keras_strs_push(keras_doc *d, keras_strs *s, const char *text, size_t len)
 	if (!copy)
 		goto oom;
 	s->items[s->count++] = copy;
-	s->bytes += len;
 	return true;
 oom:
 	d->failed = true;
@@ -65,7 +64,6 @@ void keras_check_config(keras_doc *d, const char *json, size_t len, const char *
 		msi_keras_facts_free(&d->cfg);
 		if (msi_keras_config_check(json, len, where, &lim, d->r, &d->cfg) != MS_OK)
 			d->failed = true;
-		d->has_config = d->cfg.is_object;
 		return;
 	}
 	msi_keras_facts scratch;

@@ -215,7 +215,7 @@ static void check_layer_groups(keras_doc *d)
 {
 	const msi_keras_facts *f = &d->cfg;
 	/* past the facts' layer cap the config's layers are not all known */
-	if (!d->validating || !d->has_config || f->layer_count == 0 || f->layers_total > f->layer_count ||
+	if (!d->validating || !d->cfg.is_object || f->layer_count == 0 || f->layers_total > f->layer_count ||
 	    d->nweights == 0)
 		return;
 	snake_name *names = msi_calloc(f->layer_count, sizeof *names);
