@@ -120,13 +120,17 @@ static void doc_free(keras_doc *d)
  * missing becomes findings. */
 static void probe_forced(const msi_view *v, keras_probe *p)
 {
-	probe(v, p);
-	if (p->kind != KERAS_NONE)
-		return;
-	if (v->container && strcmp(v->container->kind, "zip") == 0)
-		p->kind = KERAS_V3;
-	else if (!v->container && msi_hdf5_signature(v) >= 0)
+	/* an HDF5 file is read as a legacy model either way: the Keras markers
+	 * (which open the file's root object) are only the sniffer's business,
+	 * and the loader reads the root attributes itself */
+	if (!v->container && msi_hdf5_signature(v) >= 0) {
+		memset(p, 0, sizeof *p);
 		p->kind = KERAS_H5;
+		return;
+	}
+	probe(v, p);
+	if (p->kind == KERAS_NONE && v->container && strcmp(v->container->kind, "zip") == 0)
+		p->kind = KERAS_V3;
 }
 
 /* One load serves inspect (findings go to a scratch report) and validate. */
