@@ -352,23 +352,42 @@ static void run(vm *v, bool trailing_is_error)
 			cur = v->cur;
 			break;
 		}
-		case 'U':  /* SHORT_BINSTRING */
-		case 'C':  /* SHORT_BINBYTES */
-		case 'B':  /* BINBYTES */
-		case 0x8e: /* BINBYTES8 */
-		case 0x8c: /* SHORT_BINUNICODE */
-		case 'X':  /* BINUNICODE */
-		case 0x8d: /* BINUNICODE8 */
-		case 0x96: /* BYTEARRAY8 */ {
-			unsigned width;
-			msi_pv_kind kind;
-			counted_payload(op, &width, &kind);
-			TAKE(width);
-			uint64_t len = width == 1 ? p[0] : width == 4 ? msi_le32(p) : msi_le64(p);
-			payload(v, op, at, len, kind);
+		case 'U': /* SHORT_BINSTRING */
+		case 'C': /* SHORT_BINBYTES */
+			TAKE(1);
+			payload(v, op, at, p[0], MSI_PV_BYTES);
 			cur = v->cur;
 			break;
-		}
+		case 'B': /* BINBYTES */
+			TAKE(4);
+			payload(v, op, at, msi_le32(p), MSI_PV_BYTES);
+			cur = v->cur;
+			break;
+		case 0x8e: /* BINBYTES8 */
+			TAKE(8);
+			payload(v, op, at, msi_le64(p), MSI_PV_BYTES);
+			cur = v->cur;
+			break;
+		case 0x8c: /* SHORT_BINUNICODE */
+			TAKE(1);
+			payload(v, op, at, p[0], MSI_PV_STR);
+			cur = v->cur;
+			break;
+		case 'X': /* BINUNICODE */
+			TAKE(4);
+			payload(v, op, at, msi_le32(p), MSI_PV_STR);
+			cur = v->cur;
+			break;
+		case 0x8d: /* BINUNICODE8 */
+			TAKE(8);
+			payload(v, op, at, msi_le64(p), MSI_PV_STR);
+			cur = v->cur;
+			break;
+		case 0x96: /* BYTEARRAY8 */
+			TAKE(8);
+			payload(v, op, at, msi_le64(p), MSI_PV_BYTEARRAY);
+			cur = v->cur;
+			break;
 		case 0x97: /* NEXT_BUFFER */
 			push(v, node(v, MSI_PV_BUFFER, op));
 			break;

@@ -311,23 +311,6 @@ static inline msi_pv *str_node(vm *v, uint8_t kind, uint8_t op, const uint8_t *p
 	return s;
 }
 
-/* The opcodes whose operand is a little-endian length of 1, 4 or 8 bytes
- * followed by that many bytes: the width of the length and the kind of
- * value the bytes make. */
-static inline void counted_payload(uint8_t op, unsigned *width, msi_pv_kind *kind)
-{
-	switch (op) {
-	case 'U': *width = 1; *kind = MSI_PV_BYTES; return;     /* SHORT_BINSTRING */
-	case 'C': *width = 1; *kind = MSI_PV_BYTES; return;     /* SHORT_BINBYTES */
-	case 'B': *width = 4; *kind = MSI_PV_BYTES; return;     /* BINBYTES */
-	case 0x8e: *width = 8; *kind = MSI_PV_BYTES; return;    /* BINBYTES8 */
-	case 0x8c: *width = 1; *kind = MSI_PV_STR; return;      /* SHORT_BINUNICODE */
-	case 'X': *width = 4; *kind = MSI_PV_STR; return;       /* BINUNICODE */
-	case 0x8d: *width = 8; *kind = MSI_PV_STR; return;      /* BINUNICODE8 */
-	default: *width = 8; *kind = MSI_PV_BYTEARRAY; return;  /* BYTEARRAY8 */
-	}
-}
-
 /* BINBYTES, BINUNICODE, ...: a payload of n bytes at pos. */
 static inline void payload(vm *v, uint8_t op, uint64_t at, uint64_t n, uint8_t kind)
 {
