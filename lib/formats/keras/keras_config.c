@@ -47,10 +47,23 @@ typedef enum role {
 	ROLE_LAYER_LIST, /* an array of layers */
 } role;
 
+/* One step of the JSON pointer to the value being walked: an object key
+ * (pointing into the parsed document) or an array index. The pointer is
+ * formatted only when a finding needs it: most configs have none, and
+ * building it for every value was most of the walk's cost. */
+typedef struct path_step {
+	const char *key; /* NULL: an index */
+	size_t len;      /* the key's length, or the index */
+} path_step;
+
+/* Deeper than the JSON reader's depth cap (128) plus the walk's own steps. */
+#define MAX_PATH_STEPS 160
+
 typedef struct walk {
 	ms_report *r;
 	const char *prefix;
-	msi_buf path;  /* JSON pointer of the value being walked */
+	path_step path[MAX_PATH_STEPS];
+	size_t depth;  /* steps in the path (those past MAX_PATH_STEPS are not kept) */
 	msi_buf where; /* prefix + ':' + path, built per finding */
 	size_t findings;
 	uint64_t seen[SEEN_SLOTS]; /* FNV-1a of reported registered names, 0 = empty */
@@ -112,35 +125,49 @@ static const char *clip(const char *s, size_t len, char out[CLIP + 4])
 
 static size_t path_push(walk *w, const char *key, size_t len)
 {
-	size_t old = w->path.len;
-	char c[CLIP + 4];
-	clip(key, len, c);
-	msi_buf_putc(&w->path, '/');
-	for (const char *p = c; *p; p++) {
-		/* RFC 6901 escapes */
-		if (*p == '~')
-			msi_buf_puts(&w->path, "~0");
-		else if (*p == '/')
-			msi_buf_puts(&w->path, "~1");
-		else
-			msi_buf_putc(&w->path, *p);
-	}
+	size_t old = w->depth++;
+	if (old < MAX_PATH_STEPS)
+		w->path[old] = (path_step){ key, len };
 	return old;
 }
 
 static size_t path_push_index(walk *w, size_t i)
 {
-	size_t old = w->path.len;
-	msi_buf_printf(&w->path, "/%zu", i);
+	size_t old = w->depth++;
+	if (old < MAX_PATH_STEPS)
+		w->path[old] = (path_step){ NULL, i };
 	return old;
 }
 
 static void path_pop(walk *w, size_t old)
 {
-	if (w->path.data && old <= w->path.len) {
-		w->path.len = old;
-		w->path.data[old] = '\0';
+	w->depth = old;
+}
+
+/* Appends the JSON pointer of the current value to `out`. */
+static void path_format(const walk *w, msi_buf *out)
+{
+	for (size_t i = 0; i < w->depth && i < MAX_PATH_STEPS; i++) {
+		const path_step *s = &w->path[i];
+		if (!s->key) {
+			msi_buf_printf(out, "/%zu", s->len);
+			continue;
+		}
+		char c[CLIP + 4];
+		clip(s->key, s->len, c);
+		msi_buf_putc(out, '/');
+		for (const char *p = c; *p; p++) {
+			/* RFC 6901 escapes */
+			if (*p == '~')
+				msi_buf_puts(out, "~0");
+			else if (*p == '/')
+				msi_buf_puts(out, "~1");
+			else
+				msi_buf_putc(out, *p);
+		}
 	}
+	if (w->depth > MAX_PATH_STEPS)
+		msi_buf_puts(out, "/...");
 }
 
 static void finding(walk *w, const char *code, const char *fmt, ...) MSI_PRINTF(3, 4);
@@ -156,11 +183,10 @@ static void finding(walk *w, const char *code, const char *fmt, ...)
 	w->where.len = 0;
 	if (w->prefix && *w->prefix) {
 		msi_buf_puts(&w->where, w->prefix);
-		if (w->path.len)
+		if (w->depth)
 			msi_buf_putc(&w->where, ':');
 	}
-	if (w->path.len)
-		msi_buf_append(&w->where, w->path.data, w->path.len);
+	path_format(w, &w->where);
 	msi_buf_putc(&w->where, '\0'); /* an empty location still needs a string */
 	va_list ap;
 	va_start(ap, fmt);
@@ -600,13 +626,12 @@ int msi_keras_config_check(const char *json, size_t len, const char *where_prefi
 		msi_jval_free(root);
 		return MS_OK;
 	}
-	walk w;
+	walk w; /* 2.5 KiB of path steps */
 	memset(&w, 0, sizeof w);
 	w.r = r;
 	w.prefix = where;
 	walk_value(&w, root, ROLE_LAYER);
-	bool failed = w.path.failed || w.where.failed;
-	msi_buf_free(&w.path);
+	bool failed = w.where.failed;
 	msi_buf_free(&w.where);
 	rc = failed ? msi_error(MS_ENOMEM, "out of memory while checking the Keras config") : MS_OK;
 	if (rc == MS_OK && facts)
