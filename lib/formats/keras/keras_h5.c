@@ -462,8 +462,14 @@ static int link_cache_get(link_cache *c, keras_doc *d, msi_h5 *h, uint64_t addr,
 		c->slot[victim].complete = rc == MS_OK;
 		msi_h5_obj_free(g);
 	}
-	if (x->count > 1)
-		qsort(x->items, x->count, sizeof *x->items, cmp_link);
+	/* the reader lists links in name order already; a name cut at an
+	 * embedded NUL could still break strcmp's order, and bsearch needs it */
+	for (size_t i = 1; i < x->count; i++) {
+		if (cmp_link(&x->items[i - 1], &x->items[i]) > 0) {
+			qsort(x->items, x->count, sizeof *x->items, cmp_link);
+			break;
+		}
+	}
 	return soft(rc);
 }
 
