@@ -108,5 +108,13 @@ void msi_hex(const uint8_t *bytes, size_t n, char *out /* 2n+1 */);
 const char *msi_sha256_backend(void);
 
 uint32_t msi_crc32(uint32_t crc, const void *data, size_t len);
+/* CRC-32C (Castagnoli), as TensorFlow's tables and bundles use it; `crc`
+ * is the running value (0 to start). SSE4.2 when the CPU has it. */
+uint32_t msi_crc32c(uint32_t crc, const void *data, size_t len);
+/* TensorFlow's masked form of a CRC-32C (stored CRCs of CRC-covered data). */
+static inline uint32_t msi_crc32c_mask(uint32_t crc)
+{
+	return ((crc >> 15) | (crc << 17)) + 0xa282ead8u;
+}
 
 #endif

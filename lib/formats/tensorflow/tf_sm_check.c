@@ -1,0 +1,2 @@
+/* placeholder: filled in by the TensorFlow reader work */
+typedef int msi_tf_sm_check_placeholder;
