@@ -401,6 +401,8 @@ const msi_code_info msi_codes[] = {
 	{ "onnx.function.duplicate_io", E, "a function's inputs, outputs or attribute names are not unique" },
 	{ "onnx.function.call_cycle", E, "functions call each other in a cycle (directly, or through subgraphs)" },
 	{ "onnx.function.too_many", E, "more than 10 000 local functions" },
+	/* tf: tables and tensor bundles (checkpoints, SavedModel variables) */
+	/* tf: SavedModels */
 };
 
 const size_t msi_code_count = sizeof msi_codes / sizeof msi_codes[0];
