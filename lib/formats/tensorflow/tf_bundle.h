@@ -30,6 +30,8 @@ typedef struct tf_bundle_entry {
 	bool has_crc;
 	uint32_t n_slices;    /* partitioned variables (slices) */
 	uint64_t numel;       /* product of dims (saturating), 1 for a scalar */
+	bool invalid;         /* reported by tf_bundle_read (bad dtype, negative values, shard_id
+	                       * out of range): listed, but skipped by the shard checks */
 } tf_bundle_entry;
 
 typedef struct tf_bundle {
@@ -48,10 +50,16 @@ typedef struct tf_bundle {
  * `tf.bundle.*`; may be NULL when the caller only wants facts) and what
  * could be read is kept: a corrupt block loses its own entries, not the
  * others. Returns MS_OK with a bundle (possibly empty), MS_EFORMAT when the
- * bytes are not a TF table at all (no footer magic), or MS_ENOMEM /
+ * bytes are not a TF table at all (no footer magic, or footer handles that
+ * reach nothing), or MS_ENOMEM /
  * MS_EIO. Memory is bounded by `limits->max_metadata` and the entry count
- * by `limits->max_members`. */
+ * by `limits->max_members` (NULL limits: the library's defaults). */
 int tf_bundle_read(msi_source *index, const msi_limits *limits, ms_report *findings, tf_bundle **out);
+/* The same with the findings located at `where` (the index file's name).
+ * On MS_EFORMAT (no footer magic, or footer handles outside the file) a
+ * tf.table.footer finding has been added to `findings` already. */
+int tf_bundle_read_at(msi_source *index, const char *where, const msi_limits *limits, ms_report *findings,
+                      tf_bundle **out);
 
 /* The entry with exactly this key, or NULL (binary search). */
 const tf_bundle_entry *tf_bundle_find(const tf_bundle *b, const char *key);
@@ -70,6 +78,13 @@ int tf_bundle_check_shards(const tf_bundle *b, msi_container *c, const char *pre
  * MS_EFORMAT when the entry is absent or not a scalar string. */
 int tf_bundle_read_object_graph(const tf_bundle *b, msi_container *c, const char *prefix, uint8_t **out,
                                 size_t *out_len);
+
+/* Checks a serialized TrackableObjectGraph against the bundle: it parses,
+ * child and slot-variable node ids are in range, and every attribute's
+ * checkpoint_key is a bundle key (tf.checkpoint.object_graph findings at
+ * `where`). *nodes_out (may be NULL) gets the node count. */
+int tf_object_graph_check(const tf_bundle *b, const uint8_t *data, size_t len, ms_report *r, const char *where,
+                          uint64_t *nodes_out);
 
 void tf_bundle_free(tf_bundle *b);
 
