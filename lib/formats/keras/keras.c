@@ -7,13 +7,13 @@
  *   legacy h5   an HDF5 file with Keras' root attributes (§6.2): content
  *               decides, so an HDF5 file named .keras is a legacy model
  *   SavedModel  a SavedModel with keras_metadata.pb or `_tf_keras_*`
- *               identifiers in its object graph (§6.4, tf.h); read by the
- *               TensorFlow reader's issue, only recognised here
+ *               identifiers in its object graph (§6.4, tf.h); read and
+ *               checked by the TensorFlow SavedModel reader (tf_sm.h)
  */
 #include <string.h>
 
 #include "../hdf5/hdf5.h"
-#include "../tensorflow/tf.h"
+#include "../tensorflow/tf_sm.h"
 #include "keras.h"
 
 typedef enum keras_kind {
@@ -254,12 +254,14 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 		ms_report_free(d.r);
 		return rc;
 	}
-	case KERAS_SAVEDMODEL:
-		msi_json_key(j, "kind");
-		msi_json_string(j, "savedmodel");
-		msi_json_key(j, "has_keras_metadata");
-		msi_json_bool(j, p.sm.keras_metadata);
-		return MS_OK;
+	case KERAS_SAVEDMODEL: {
+		tf_sm_doc d;
+		int rc = tf_sm_load(v, &d);
+		if (rc == MS_OK)
+			rc = tf_sm_write_facts(&d, "keras_saved_model", out);
+		tf_sm_doc_free(&d);
+		return rc;
+	}
 	default:
 		return MS_OK;
 	}
@@ -269,8 +271,15 @@ static int validate(const msi_view *v, msi_validate_ctx *ctx)
 {
 	keras_probe p;
 	probe_forced(v, &p);
-	if (p.kind == KERAS_SAVEDMODEL)
-		return MS_OK; /* SavedModels: the TensorFlow issue */
+	if (p.kind == KERAS_SAVEDMODEL) {
+		/* the TensorFlow reader's checks, keras_metadata.pb's included */
+		tf_sm_doc d;
+		int rc = tf_sm_load(v, &d);
+		if (rc == MS_OK)
+			rc = tf_sm_check(&d, ctx);
+		tf_sm_doc_free(&d);
+		return rc;
+	}
 	if (p.kind == KERAS_NONE) {
 		msi_report_add(ctx->report, "keras.config.invalid", NULL,
 		               "neither a .keras archive nor an HDF5 file: there is no Keras config to read");

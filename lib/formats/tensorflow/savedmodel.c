@@ -1,6 +1,6 @@
 /*
- * TensorFlow SavedModel (tf.Module, tf.train.Checkpoint): sniff and a cheap
- * inspect (the protobuf walk and validate come with the format's own issue).
+ * TensorFlow SavedModel (tf.Module, tf.train.Checkpoint): sniff here; the
+ * reading, facts and checks are tf_sm_*.c's (shared with Keras 2 SavedModels).
  *
  * A SavedModel is a directory (serialzy wraps it in a tar) holding
  * saved_model.pb or saved_model.pbtxt (FORMATS.md §7.1). Keras 2 saves the
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "tf.h"
+#include "tf_sm.h"
 
 #define TF_WINDOW (64u * 1024u)
 
@@ -71,6 +72,83 @@ static bool has_keras_ids(const uint8_t *p, size_t n)
 	return msi_find(p, n, "_tf_keras_", 10) != NULL;
 }
 
+/* The field header at *pos: number and, for a length-delimited field, its
+ * length (*len is 0 for a varint, whose value is stepped over). *pos moves
+ * to the field's value. Other wire types end the walk. */
+static bool read_header(const msi_source *s, uint64_t *pos, uint64_t end, uint32_t *num, uint64_t *len)
+{
+	uint8_t b[20];
+	size_t n = msi_source_read_some(s, *pos, b, end - *pos < sizeof b ? (size_t)(end - *pos) : sizeof b);
+	msi_cursor c = msi_cursor_make(b, n);
+	uint64_t tag = msi_cursor_varint(&c);
+	uint64_t v = msi_cursor_varint(&c);
+	if (c.failed || ((tag & 7) != 2 && (tag & 7) != 0))
+		return false;
+	*num = (uint32_t)(tag >> 3);
+	*len = (tag & 7) == 2 ? v : 0;
+	*pos += c.pos;
+	return true;
+}
+
+/* The first bytes of the first meta graph's object graph (MetaGraphDef
+ * field 7): its first nodes name the Keras model (`_tf_keras_model`, ...)
+ * even when the object graph is too large for the head and tail windows.
+ * A walk over field headers only; a few small reads. */
+static bool keras_ids_in_object_graph(const msi_source *s, uint8_t *buf, size_t cap)
+{
+	uint64_t pos = 0, end = s->size, len;
+	uint32_t num;
+	for (unsigned i = 0; i < 16 && pos < end; i++) {
+		if (!read_header(s, &pos, end, &num, &len))
+			return false;
+		if (num == 2 && len <= end - pos) {
+			/* the first meta graph: its fields */
+			uint64_t mend = pos + len;
+			for (unsigned k = 0; k < 4096 && pos < mend; k++) {
+				uint64_t flen;
+				if (!read_header(s, &pos, mend, &num, &flen) || flen > mend - pos)
+					return false;
+				if (num == 7) {
+					size_t got = msi_source_read_some(s, pos, buf, flen < cap ? (size_t)flen : cap);
+					return has_keras_ids(buf, got);
+				}
+				pos += flen;
+			}
+			return false;
+		}
+		if (len > end - pos)
+			return false;
+		pos += len;
+	}
+	return false;
+}
+
+/* A folder (the root or one top folder) that holds a SavedModel's other
+ * files but no saved_model.pb(txt). */
+static void probe_without_graph(const msi_container *c, msi_tf_savedmodel *out)
+{
+	bool variables = false, companion = false;
+	for (size_t i = 0; i < c->count; i++) {
+		const msi_entry *e = &c->entries[i];
+		if (e->type != MSI_ENTRY_FILE)
+			continue;
+		const char *n = msi_entry_strip_dot(e->name);
+		/* at the root, or under one top folder */
+		const char *slash = strchr(n, '/');
+		const char *rels[2] = { n, slash ? slash + 1 : n };
+		for (int k = 0; k < 2; k++) {
+			const char *rel = rels[k];
+			if (strcmp(rel, "variables/variables.index") == 0)
+				variables = true;
+			else if (strcmp(rel, "fingerprint.pb") == 0 || strcmp(rel, "keras_metadata.pb") == 0)
+				companion = true;
+			else if (strcmp(rel, "saved_model.cpb") == 0)
+				companion = out->chunked = true;
+		}
+	}
+	out->graph_missing = (variables && companion) || out->chunked;
+}
+
 void msi_tf_savedmodel_probe(const msi_view *v, msi_tf_savedmodel *out)
 {
 	memset(out, 0, sizeof *out);
@@ -84,14 +162,22 @@ void msi_tf_savedmodel_probe(const msi_view *v, msi_tf_savedmodel *out)
 		out->schema_version = 1;
 		out->keras_ids = has_keras_ids(v->head, v->head_len) ||
 		                 (v->size > v->head_len && has_keras_ids(v->tail, v->tail_len));
+		if (!out->keras_ids && v->size > 2 * TF_WINDOW) {
+			uint8_t *buf = msi_malloc(TF_WINDOW);
+			if (buf)
+				out->keras_ids = keras_ids_in_object_graph(v->src, buf, TF_WINDOW);
+			msi_free(buf);
+		}
 		return;
 	}
 	if (strcmp(c->kind, "zip") == 0)
 		return; /* SavedModels travel as directories or tars */
 	size_t plen = 0;
 	ssize_t g = find_graph(c, &out->pbtxt, &plen);
-	if (g < 0)
+	if (g < 0) {
+		probe_without_graph(c, out);
 		return;
+	}
 	out->found = true;
 	out->graph = g;
 	const char *prefix = msi_entry_strip_dot(c->entries[g].name);
@@ -121,6 +207,12 @@ void msi_tf_savedmodel_probe(const msi_view *v, msi_tf_savedmodel *out)
 		if (!out->keras_ids && c->entries[g].size > TF_WINDOW &&
 		    msi_container_read_window(c, (size_t)g, true, buf, TF_WINDOW, &got) == MS_OK)
 			out->keras_ids = has_keras_ids(buf, got);
+		msi_source *s;
+		if (!out->keras_ids && !out->pbtxt && c->entries[g].size > 2 * TF_WINDOW && !c->entries[g].unsafe &&
+		    c->ops && c->ops->open_entry && c->ops->open_entry(c, (size_t)g, UINT64_MAX, &s) == MS_OK) {
+			out->keras_ids = keras_ids_in_object_graph(s, buf, TF_WINDOW);
+			msi_source_release(s);
+		}
 	}
 	msi_free(buf);
 }
@@ -129,6 +221,8 @@ static int sniff(const msi_view *v)
 {
 	msi_tf_savedmodel sm;
 	msi_tf_savedmodel_probe(v, &sm);
+	if (sm.graph_missing)
+		return 60; /* a SavedModel all the same: validation says what is missing */
 	if (!sm.found)
 		return 0;
 	bool keras = msi_tf_savedmodel_is_keras(&sm);
@@ -143,26 +237,22 @@ static int sniff(const msi_view *v)
 
 static int inspect(const msi_view *v, msi_inspect_out *out)
 {
-	msi_tf_savedmodel sm;
-	msi_tf_savedmodel_probe(v, &sm);
-	if (!sm.found)
-		return MS_OK;
-	msi_json_key(out->model, "kind");
-	msi_json_string(out->model, "savedmodel");
-	msi_json_key(out->model, "graph_file");
-	msi_json_string(out->model, sm.lone_file ? (v->name ? v->name : "saved_model.pb")
-	                                         : msi_entry_strip_dot(v->container->entries[sm.graph].name));
-	if (sm.schema_version >= 0) {
-		msi_json_key(out->model, "saved_model_schema_version");
-		msi_json_int(out->model, sm.schema_version);
-	}
-	if (!sm.lone_file) {
-		msi_json_key(out->model, "has_variables");
-		msi_json_bool(out->model, sm.variables);
-		msi_json_key(out->model, "has_fingerprint");
-		msi_json_bool(out->model, sm.fingerprint);
-	}
-	return MS_OK;
+	tf_sm_doc d;
+	int rc = tf_sm_load(v, &d);
+	if (rc == MS_OK)
+		rc = tf_sm_write_facts(&d, "saved_model", out);
+	tf_sm_doc_free(&d);
+	return rc;
+}
+
+static int validate(const msi_view *v, msi_validate_ctx *ctx)
+{
+	tf_sm_doc d;
+	int rc = tf_sm_load(v, &d);
+	if (rc == MS_OK)
+		rc = tf_sm_check(&d, ctx);
+	tf_sm_doc_free(&d);
+	return rc;
 }
 
 const msi_format msi_format_tf_pure = {
@@ -171,5 +261,5 @@ const msi_format msi_format_tf_pure = {
 	.is_model = true,
 	.sniff = sniff,
 	.inspect = inspect,
-	.validate = NULL,
+	.validate = validate,
 };

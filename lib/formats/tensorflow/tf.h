@@ -18,6 +18,11 @@ typedef struct msi_tf_savedmodel {
 	bool variables;      /* variables/variables.index next to it */
 	bool fingerprint;    /* fingerprint.pb next to it */
 	int schema_version;  /* saved_model_schema_version when the graph file starts with it, else -1 */
+	/* no graph file, but what a SavedModel folder holds besides it
+	 * (variables/variables.index with fingerprint.pb, keras_metadata.pb or
+	 * a chunked saved_model.cpb): a SavedModel that lost its graph */
+	bool graph_missing;
+	bool chunked;        /* saved_model.cpb (TF 2.15+ proto splitter) */
 } msi_tf_savedmodel;
 
 /* Looks for a SavedModel in the view: in a directory or tar listing at the
