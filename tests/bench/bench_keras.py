@@ -64,13 +64,9 @@ noisy: run with the machine idle (the load average is printed); a buildtype
 other than release is flagged. A benchmark, not a test: exits 0 whether the
 goals are met or not (2 on a missing build or a failed input generation).
 """
-import json
-import statistics
+from benchutil import (MIB, PY, TIMED_CALLS, cli_floor, compare, goal_table, make_input, ms, parse_args,
+                       preamble, warm)
 
-from benchutil import (PY, TIMED_CALLS, cli_json, closing, make_input, parse_args, preamble, reference_children,
-                       run_child, time_cli, warm)
-
-MIB = 1 << 20
 GOAL_SECONDS = 0.050
 GOAL_RSS = 64 * MIB
 
@@ -238,38 +234,11 @@ def facts(r):
 """ + TIMED_CALLS
 
 
-def side_ref(path, runs):
-    r = reference_children([PY, "-c", REF_CHILD, path, 2], runs, "h5py", path)
-    if r is None:
-        return None
-    times, rss, saw = r
-    return {"median": statistics.median(times), "min": min(times), "rss": rss, "saw": saw}
-
-
-def side_ours(path, n):
-    r = time_cli(CLI, ["inspect", "--json"], path, n)
-    if r is None:
-        return None
-    times, rss = r
-    return {"median": statistics.median(times), "min": min(times), "rss": rss}
-
-
-def ours_saw(path):
-    doc, rc, err = cli_json(CLI, "inspect", path)
-    if doc is None:
-        return {"exit": rc, "error": err[:200] or "(no JSON)"}
-    model = doc.get("model") if isinstance(doc.get("model"), dict) else {}
+def ours_saw(doc, model):
+    """What `modelstore inspect --json` saw, to set beside the reference's facts."""
     weights = model.get("weights")
     return {"format": doc.get("format"), "container": model.get("container"),
             "weights": len(weights) if isinstance(weights, list) else None, "parameters": doc.get("parameters")}
-
-
-def ms(t):
-    return "%.1f ms" % (t * 1e3) if t is not None else "-"
-
-
-def mib(b):
-    return "%.1f MiB" % (b / MIB) if b else "-"
 
 
 def main():
@@ -278,44 +247,18 @@ def main():
     a = input_file("legacy_%dx%d.h5" % (LAYERS, DIM), "legacy")
     b = input_file("v3_%dx%d.keras" % (LAYERS, DIM), "v3")
     n_ours = max(7, opt.runs)
-    floor = statistics.median(run_child(["/bin/true"], stdout=False, rss=False)[0] for _ in range(n_ours))
     print("times: h5py in-process around the listing only, in a fresh python3 after its imports, %d children x 2\n"
           "       calls; ours `modelstore inspect --json` as a whole CLI process, %d runs; medians (min in brackets).\n"
           "       (the floor: /bin/true run the same way takes %s)\n"
           "warm:  each file read once and each side run once before it is timed; page cache not dropped.\n"
           "RSS:   the child's peak ru_maxrss (wait4 via /usr/bin/time), mapped file pages included."
-          % (opt.runs, n_ours, ms(floor)))
+          % (opt.runs, n_ours, ms(cli_floor(n_ours))))
 
-    rows, notes, ok = [], [], True
-    for label, path in (("(a) legacy .h5", a), ("(b) .keras v3", b)):
-        size = path.stat().st_size
-        warm(path)
-        saw = ours_saw(path)
-        run_child([PY, "-c", REF_CHILD, path, 1], stdout=False, rss=False)  # warm-up
-        ref = side_ref(path, opt.runs)
-        us = side_ours(path, n_ours)
-        ratio = ref["median"] / us["median"] if ref and us else None
-        met = bool(us) and us["median"] < GOAL_SECONDS and us["rss"] is not None and us["rss"] <= GOAL_RSS
-        agree = ref is not None and saw.get("weights") == ref["saw"]["weights"] and \
-            saw.get("parameters") == ref["saw"]["parameters"]
-        ok = ok and met and agree
-        rows.append("| %s | %.1f MB | %s (%s) | %s (%s) | %s | %s | %s | %s%s |" % (
-            label, size / 1e6, ms(us and us["median"]), ms(us and us["min"]),
-            ms(ref and ref["median"]), ms(ref and ref["min"]), "%.1fx" % ratio if ratio else "-",
-            mib(us and us["rss"]), mib(ref and ref["rss"]),
-            ("PASS" if met else "MISS") if agree else "n/a: the sides disagree (see below)", ""))
-        notes.append("%s: ours saw %s; h5py saw %s" % (label, json.dumps(saw, separators=(",", ":")),
-                                                        json.dumps(ref and ref["saw"], separators=(",", ":"))))
-    print("\n| input | size | ours inspect | h5py listing | ratio (h5py / ours) | our peak RSS | h5py peak RSS | "
-          "goal: < %d ms, <= %d MiB |" % (GOAL_SECONDS * 1e3, GOAL_RSS // MIB))
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(r)
-    print()
-    for n in notes:
-        print(n)
-    print("\n%s%s" % ("goals met" if ok else "goals NOT all met", " -- --quick: smoke run only" if opt.quick else ""))
-    closing()
+    rows, notes, ok = compare([("(a) legacy .h5", a, a.stat().st_size), ("(b) .keras v3", b, b.stat().st_size)],
+                              "h5py", lambda path, calls: [PY, "-c", REF_CHILD, path, calls], CLI, opt.runs, n_ours,
+                              warm, ours_saw, ("weights", "parameters"), GOAL_SECONDS, GOAL_RSS)
+    goal_table("| input | size | ours inspect | h5py listing | ratio (h5py / ours) | our peak RSS | h5py peak RSS | "
+               "goal: < %d ms, <= %d MiB |" % (GOAL_SECONDS * 1e3, GOAL_RSS // MIB), rows, notes, ok, opt.quick)
 
 
 if __name__ == "__main__":

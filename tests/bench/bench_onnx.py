@@ -76,6 +76,8 @@ CLI = build / "examples" / "modelstore"
 PY = "/usr/bin/python3"
 os.environ.setdefault("MODELSTORE_LIBRARY", str(LIB))
 sys.path.insert(0, str(root / "bindings" / "python"))
+sys.path.insert(0, str(root / "tests" / "fixtures"))
+from pbwire import varint  # noqa: E402 (the fixture writers' protobuf varints)
 os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(root / "bindings" / "python")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
 
@@ -84,18 +86,6 @@ CHAIN_NODES, CHAIN_DIM, CHAIN_BIAS = 200_000, 64, 16
 
 
 # ---- generating the inputs -------------------------------------------------------------
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
 
 def field(number, length):
     """The key and length prefix of a length-delimited protobuf field."""

@@ -29,8 +29,8 @@ Sides (there is no TensorFlow in Debian to compare with):
             google.protobuf (python3-protobuf, our descriptors), the meta
             graphs' node / function counts and signature keys taken, and
             variables/variables.index walked (footer, index block, data
-            blocks) with every BundleEntryProto parsed -> name, dtype,
-            shape; for (b) the two members are read through tarfile
+            blocks: tf_ckpt_writer.read_table, CRCs not checked) with
+            every BundleEntryProto parsed -> name, dtype, shape; for (b) the two members are read through tarfile
             (tarfile.open, extractfile) first.
   ours      `modelstore inspect --json PATH` (output to /dev/null).
 
@@ -59,14 +59,11 @@ is printed); a buildtype other than release is flagged. A benchmark, not a
 test: exits 0 whether the goals are met or not (2 on a missing build or a
 failed input generation).
 """
-import json
-import statistics
 from pathlib import Path
 
-from benchutil import (PY, TIMED_CALLS, cli_json, closing, make_input, parse_args, preamble, reference_children,
-                       run_child, time_cli)
+from benchutil import (MIB, PY, TIMED_CALLS, cli_floor, compare, goal_table, make_input, ms, parse_args,
+                       preamble)
 
-MIB = 1 << 20
 GOAL_SECONDS = 0.050
 GOAL_RSS = 64 * MIB
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -119,52 +116,12 @@ def inputs():
 # ---- measuring ---------------------------------------------------------------------------
 
 REF_CHILD = r"""
-import os, struct, sys, tarfile
+import os, sys, tarfile
 sys.path.insert(0, sys.argv[3])
 import tf_ckpt_writer as W
 path, calls = sys.argv[1], int(sys.argv[2])
 M = W.load_messages(sys.argv[4])
 SavedModel, Entry = M["SavedModel"], M["BundleEntryProto"]
-
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]
-        i += 1
-        r |= (c & 0x7F) << s
-        s += 7
-        if not c & 0x80:
-            return r, i
-
-def block(data, off, size):
-    raw = data[off:off + size]
-    assert data[off + size] == 0, "compressed block"
-    n = struct.unpack_from("<I", raw, len(raw) - 4)[0]
-    end, i, prev, out = len(raw) - 4 - 4 * n, 0, b"", []
-    while i < end:
-        sh, i = varint(raw, i)
-        ns, i = varint(raw, i)
-        vl, i = varint(raw, i)
-        key = prev[:sh] + raw[i:i + ns]
-        i += ns
-        out.append((key, raw[i:i + vl]))
-        i += vl
-        prev = key
-    return out
-
-def index_entries(data):
-    foot = data[-48:]
-    i = 0
-    for _ in range(2):
-        _, i = varint(foot, i)
-    io_, i = varint(foot, i)
-    isz, i = varint(foot, i)
-    out = []
-    for _, h in block(data, io_, isz):
-        o, j = varint(h, 0)
-        s, j = varint(h, j)
-        out += block(data, o, s)
-    return out
 
 def files(p):
     if os.path.isdir(p):
@@ -180,7 +137,7 @@ def call(p):
     sm = SavedModel.FromString(pb)
     mg = sm.meta_graphs[0]
     variables = []
-    for k, v in index_entries(index):
+    for k, v in W.read_table(index, verify=False):  # the table walk, no CRCs: as a listing tool reads
         if k in (b"", b"_CHECKPOINTABLE_OBJECT_GRAPH"):
             continue
         e = Entry.FromString(v)
@@ -189,37 +146,13 @@ def call(p):
             "signatures": sorted(mg.signature_def), "variables": variables}
 
 def facts(r):
-    params = 0
-    for _, _, dims in r["variables"]:
-        n = 1
-        for d in dims:
-            n *= d
-        params += n
+    params = sum(W.numel(dims) for _, _, dims in r["variables"])
     return {"nodes": r["nodes"], "functions": r["functions"], "variables": len(r["variables"]), "parameters": params}
 """ + TIMED_CALLS
 
 
-def side_ref(path, runs):
-    r = reference_children([PY, "-c", REF_CHILD, path, 2, FIXTURES, DESC], runs, "google.protobuf", path)
-    if r is None:
-        return None
-    times, rss, saw = r
-    return {"median": statistics.median(times), "min": min(times), "rss": rss, "saw": saw}
-
-
-def side_ours(path, n):
-    r = time_cli(CLI, ["inspect", "--json"], path, n)
-    if r is None:
-        return None
-    times, rss = r
-    return {"median": statistics.median(times), "min": min(times), "rss": rss}
-
-
-def ours_saw(path):
-    doc, rc, err = cli_json(CLI, "inspect", path)
-    if doc is None:
-        return {"exit": rc, "error": err[:200] or "(no JSON)"}
-    model = doc.get("model") if isinstance(doc.get("model"), dict) else {}
+def ours_saw(doc, model):
+    """What `modelstore inspect --json` saw, to set beside the reference's facts."""
     variables = model.get("variables")
     return {"format": doc.get("format"), "nodes": model.get("node_count"), "functions": model.get("function_count"),
             "variables": len(variables) if isinstance(variables, list) else None, "parameters": doc.get("parameters")}
@@ -238,14 +171,6 @@ def warm_metadata(path):
             f.read()
 
 
-def ms(t):
-    return "%.1f ms" % (t * 1e3) if t is not None else "-"
-
-
-def mib(b):
-    return "%.1f MiB" % (b / MIB) if b else "-"
-
-
 def size_of(path):
     if path.is_dir():
         return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
@@ -260,42 +185,19 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
     a, b = inputs()
     n_ours = max(7, opt.runs)
-    floor = statistics.median(run_child(["/bin/true"], stdout=False, rss=False)[0] for _ in range(n_ours))
     print("times: google.protobuf in-process around the parse + index walk only, in a fresh python3 after its\n"
           "       imports, %d children x 2 calls; ours `modelstore inspect --json` as a whole CLI process, %d runs;\n"
           "       medians (min in brackets). (the floor: /bin/true run the same way takes %s)\n"
           "warm:  metadata read once and each side run once before it is timed; page cache not dropped.\n"
           "RSS:   the child's peak ru_maxrss (wait4 via /usr/bin/time), mapped file pages included."
-          % (opt.runs, n_ours, ms(floor)))
-    rows, notes, ok = [], [], True
-    for label, path in (("(a) directory", a), ("(b) serialzy tar", b)):
-        warm_metadata(path)
-        saw = ours_saw(path)
-        run_child([PY, "-c", REF_CHILD, path, 1, FIXTURES, DESC], stdout=False, rss=False)  # warm-up
-        ref = side_ref(path, opt.runs)
-        us = side_ours(path, n_ours)
-        ratio = ref["median"] / us["median"] if ref and us else None
-        met = bool(us) and us["median"] < GOAL_SECONDS and us["rss"] is not None and us["rss"] <= GOAL_RSS
-        agree = ref is not None and all(saw.get(k) == ref["saw"][k] for k in ("nodes", "functions", "variables",
-                                                                               "parameters"))
-        ok = ok and met and agree
-        rows.append("| %s | %.1f MB | %s (%s) | %s (%s) | %s | %s | %s | %s |" % (
-            label, size_of(path) / 1e6, ms(us and us["median"]), ms(us and us["min"]),
-            ms(ref and ref["median"]), ms(ref and ref["min"]), "%.1fx" % ratio if ratio else "-",
-            mib(us and us["rss"]), mib(ref and ref["rss"]),
-            ("PASS" if met else "MISS") if agree else "n/a: the sides disagree (see below)"))
-        notes.append("%s: ours saw %s; google.protobuf saw %s" % (
-            label, json.dumps(saw, separators=(",", ":")), json.dumps(ref and ref["saw"], separators=(",", ":"))))
-    print("\n| input | size | ours inspect | protobuf parse + index | ratio (protobuf / ours) | our peak RSS | "
-          "protobuf peak RSS | goal: < %d ms, <= %d MiB |" % (GOAL_SECONDS * 1e3, GOAL_RSS // MIB))
-    print("|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        print(r)
-    print()
-    for n in notes:
-        print(n)
-    print("\n%s%s" % ("goals met" if ok else "goals NOT all met", " -- --quick: smoke run only" if opt.quick else ""))
-    closing()
+          % (opt.runs, n_ours, ms(cli_floor(n_ours))))
+    rows, notes, ok = compare([("(a) directory", a, size_of(a)), ("(b) serialzy tar", b, size_of(b))],
+                              "google.protobuf", lambda path, calls: [PY, "-c", REF_CHILD, path, calls, FIXTURES, DESC],
+                              CLI, opt.runs, n_ours, warm_metadata, ours_saw,
+                              ("nodes", "functions", "variables", "parameters"), GOAL_SECONDS, GOAL_RSS)
+    goal_table("| input | size | ours inspect | protobuf parse + index | ratio (protobuf / ours) | our peak RSS | "
+               "protobuf peak RSS | goal: < %d ms, <= %d MiB |" % (GOAL_SECONDS * 1e3, GOAL_RSS // MIB),
+               rows, notes, ok, opt.quick)
 
 
 if __name__ == "__main__":

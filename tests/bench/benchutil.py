@@ -4,6 +4,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -160,6 +161,107 @@ def preamble(build, cli, reference, version_code, quick):
         *os.getloadavg(), os.cpu_count(), reference, version, cli, buildtype,
         "" if buildtype == "release" else ", not release: ours is slower than it should be",
         "\n--quick: small inputs, a smoke run of the script, NOT a measurement" if quick else ""))
+
+
+MIB = 1 << 20
+
+
+def ms(t):
+    return "%.1f ms" % (t * 1e3) if t is not None else "-"
+
+
+def mib(b):
+    return "%.1f MiB" % (b / MIB) if b else "-"
+
+
+def side_ref(args, runs, name, path):
+    """reference_children(args, runs, name, path) summed up: {median, min,
+    rss, saw}, or None when a child failed."""
+    r = reference_children(args, runs, name, path)
+    if r is None:
+        return None
+    times, rss, saw = r
+    return {"median": statistics.median(times), "min": min(times), "rss": rss, "saw": saw}
+
+
+def side_cli(cli, args, path, n):
+    """time_cli(cli, args, path, n) summed up: {median, min, rss}, or None."""
+    r = time_cli(cli, args, path, n)
+    if r is None:
+        return None
+    times, rss = r
+    return {"median": statistics.median(times), "min": min(times), "rss": rss}
+
+
+def cli_floor(n):
+    """The median of n runs of /bin/true timed as the CLI is: the floor of
+    a whole-process time."""
+    return statistics.median(run_child(["/bin/true"], stdout=False, rss=False)[0] for _ in range(n))
+
+
+def goal_row(label, size, us, ref, agree, goal_seconds, goal_rss):
+    """(a table row for one input: its size, our median (min), the
+    reference's, their ratio, both peak RSSes and PASS / MISS against the
+    goals, or n/a when the sides disagree; whether our side met the goals)."""
+    ratio = ref["median"] / us["median"] if ref and us else None
+    met = bool(us) and us["median"] < goal_seconds and us["rss"] is not None and us["rss"] <= goal_rss
+    row = "| %s | %.1f MB | %s (%s) | %s (%s) | %s | %s | %s | %s |" % (
+        label, size / 1e6, ms(us and us["median"]), ms(us and us["min"]),
+        ms(ref and ref["median"]), ms(ref and ref["min"]), "%.1fx" % ratio if ratio else "-",
+        mib(us and us["rss"]), mib(ref and ref["rss"]),
+        ("PASS" if met else "MISS") if agree else "n/a: the sides disagree (see below)")
+    return row, met
+
+
+def saw_note(label, ours, name, ref):
+    """The line that says what both sides saw on one input."""
+    return "%s: ours saw %s; %s saw %s" % (label, json.dumps(ours, separators=(",", ":")), name,
+                                           json.dumps(ref and ref["saw"], separators=(",", ":")))
+
+
+def ours_saw(cli, path, pick):
+    """What one untimed `CLI inspect --json FILE` reports: pick(its JSON, its
+    model object or {}), or {exit, error} when it printed no JSON object."""
+    doc, rc, err = cli_json(cli, "inspect", path)
+    if doc is None:
+        return {"exit": rc, "error": err[:200] or "(no JSON)"}
+    return pick(doc, doc.get("model") if isinstance(doc.get("model"), dict) else {})
+
+
+def compare(inputs, name, ref_args, cli, runs, n_ours, prepare, pick, keys, goal_seconds, goal_rss):
+    """Each input (label, path, size): prepare(path) (warming its pages),
+    what ours saw (ours_saw(cli, path, pick)), one untimed reference child
+    (ref_args(path, 1 call)) as a warm-up, `runs` reference children of 2
+    calls (side_ref, the reference called `name`), n_ours timed runs of
+    `CLI inspect --json` (side_cli). Returns (goal_row rows, saw_note notes,
+    whether every input met the goals with both sides agreeing on `keys`)."""
+    rows, notes, ok = [], [], True
+    for label, path, size in inputs:
+        prepare(path)
+        saw = ours_saw(cli, path, pick)
+        run_child(ref_args(path, 1), stdout=False, rss=False)  # warm-up
+        ref = side_ref(ref_args(path, 2), runs, name, path)
+        us = side_cli(cli, ["inspect", "--json"], path, n_ours)
+        agree = ref is not None and all(saw.get(k) == ref["saw"][k] for k in keys)
+        row, met = goal_row(label, size, us, ref, agree, goal_seconds, goal_rss)
+        ok = ok and met and agree
+        rows.append(row)
+        notes.append(saw_note(label, saw, name, ref))
+    return rows, notes, ok
+
+
+def goal_table(head, rows, notes, ok, quick):
+    """Prints the table (head: its header line; rows from goal_row), the
+    notes, the verdict on the goals and the closing line."""
+    print("\n" + head)
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(r)
+    print()
+    for n in notes:
+        print(n)
+    print("\n%s%s" % ("goals met" if ok else "goals NOT all met", " -- --quick: smoke run only" if quick else ""))
+    closing()
 
 
 def closing():

@@ -3,6 +3,7 @@ import importlib.util
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -52,9 +53,35 @@ def brief(findings):
 
 def fixture_helper(name):
     """tests/fixtures/NAME.py as a module: a reading of a format that the
-    fixture generators share with these tests."""
-    path = Path(__file__).resolve().parents[1] / "fixtures" / (name + ".py")
+    fixture generators share with these tests. tests/fixtures goes on
+    sys.path, for the helpers it imports from its folder (pbwire.py)."""
+    folder = Path(__file__).resolve().parents[1] / "fixtures"
+    if str(folder) not in sys.path:
+        sys.path.insert(0, str(folder))
+    path = folder / (name + ".py")
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def tf_messages(writer):
+    """The TensorFlow message classes (writer.load_messages, writer being
+    fixture_helper("tf_ckpt_writer")) from the descriptor set of the
+    library's .proto: TF_DESCRIPTOR_SET, or lib/tf-savedmodel.desc found next
+    to MODELSTORE_LIBRARY or the CLI's build. Without it the test skips,
+    saying why (in CI it fails)."""
+    cands = []
+    if os.environ.get("TF_DESCRIPTOR_SET"):
+        cands.append(Path(os.environ["TF_DESCRIPTOR_SET"]))
+    if os.environ.get("MODELSTORE_LIBRARY"):
+        cands.append(Path(os.environ["MODELSTORE_LIBRARY"]).resolve().parent / "tf-savedmodel.desc")
+    if os.environ.get("MODELSTORE_CLI"):
+        cands.append(Path(os.environ["MODELSTORE_CLI"]).resolve().parents[1] / "lib" / "tf-savedmodel.desc")
+    for c in cands:
+        if c.is_file():
+            return writer.load_messages(str(c))
+    why = "no tf-savedmodel.desc (set TF_DESCRIPTOR_SET or MODELSTORE_LIBRARY to a build)"
+    if os.environ.get("CI"):
+        pytest.fail(why)
+    pytest.skip(why)

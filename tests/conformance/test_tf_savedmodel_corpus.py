@@ -21,20 +21,19 @@ Ground truth:
   google.protobuf (our descriptors) on saved_model.pb: op_types = {op:
     count} over the first meta graph's nodes and its library's function
     nodes; fingerprint.pb's five hashes;
-  variables/variables.index read here (a table walk of our own, with a
-    small snappy decoder: TensorFlow compresses table blocks with snappy
-    when that saves space, and four of these indexes have such blocks):
-    every key but "" and _CHECKPOINTABLE_OBJECT_GRAPH in key order ->
-    {name, dtype, shape}; parameters = the sum of their element counts.
+  variables/variables.index read with tf_ckpt_writer.read_bundle (a table
+    walk of our own, shared with the fixture generators, with a small
+    snappy decoder: TensorFlow compresses table blocks with snappy when
+    that saves space, and four of these indexes have such blocks): every
+    key but "" and _CHECKPOINTABLE_OBJECT_GRAPH in key order -> {name,
+    dtype, shape}; parameters = the sum of their element counts.
 """
-import os
 import shutil
-import struct
 from pathlib import Path
 
 import pytest
 
-from corpus_cli import ROOT, brief, errors, fixture_helper, load_manifest, params, run
+from corpus_cli import ROOT, brief, errors, fixture_helper, load_manifest, params, run, tf_messages
 
 W = fixture_helper("tf_ckpt_writer")
 PUBLIC = load_manifest("public/manifest.json")
@@ -43,29 +42,9 @@ ENTRIES = [e for e in (PUBLIC or {}).get("entries", [])
 KIND = {"tf_pure": "saved_model", "tf_keras": "keras_saved_model"}
 
 
-def descriptor_set():
-    cands = []
-    if os.environ.get("TF_DESCRIPTOR_SET"):
-        cands.append(Path(os.environ["TF_DESCRIPTOR_SET"]))
-    if os.environ.get("MODELSTORE_LIBRARY"):
-        cands.append(Path(os.environ["MODELSTORE_LIBRARY"]).resolve().parent / "tf-savedmodel.desc")
-    if os.environ.get("MODELSTORE_CLI"):
-        cands.append(Path(os.environ["MODELSTORE_CLI"]).resolve().parents[1] / "lib" / "tf-savedmodel.desc")
-    for c in cands:
-        if c.is_file():
-            return c
-    return None
-
-
 @pytest.fixture(scope="module")
 def msgs():
-    path = descriptor_set()
-    if path is None:
-        why = "no tf-savedmodel.desc (set TF_DESCRIPTOR_SET or MODELSTORE_LIBRARY to a build)"
-        if os.environ.get("CI"):
-            pytest.fail(why)
-        pytest.skip(why)
-    return W.load_messages(str(path))
+    return tf_messages(W)
 
 
 def test_corpus_has_the_savedmodels_it_promises():
@@ -78,115 +57,14 @@ def test_corpus_has_the_savedmodels_it_promises():
 
 # ---- an independent reading of the files ---------------------------------------------------
 
-def varint(b, i):
-    r = s = 0
-    while True:
-        c = b[i]
-        i += 1
-        r |= (c & 0x7F) << s
-        s += 7
-        if not c & 0x80:
-            return r, i
-
-
-def snappy_decompress(src):
-    """The snappy block format (github.com/google/snappy format_description.txt)."""
-    n, i = varint(src, 0)
-    out = bytearray()
-    while i < len(src):
-        tag = src[i]
-        i += 1
-        kind = tag & 3
-        if kind == 0:
-            ln = tag >> 2
-            if ln >= 60:
-                nb = ln - 59
-                ln = int.from_bytes(src[i:i + nb], "little")
-                i += nb
-            ln += 1
-            out += src[i:i + ln]
-            i += ln
-            continue
-        if kind == 1:
-            ln = 4 + ((tag >> 2) & 7)
-            off = ((tag >> 5) << 8) | src[i]
-            i += 1
-        elif kind == 2:
-            ln = (tag >> 2) + 1
-            off = int.from_bytes(src[i:i + 2], "little")
-            i += 2
-        else:
-            ln = (tag >> 2) + 1
-            off = int.from_bytes(src[i:i + 4], "little")
-            i += 4
-        assert 0 < off <= len(out)
-        for _ in range(ln):  # copies may overlap their own output
-            out.append(out[-off])
-    assert len(out) == n
-    return bytes(out)
-
-
-def table_block(data, offset, size):
-    raw = data[offset:offset + size]
-    kind = data[offset + size]
-    if kind == 1:
-        raw = snappy_decompress(raw)
-    else:
-        assert kind == 0, "block compression %d" % kind
-    count = struct.unpack_from("<I", raw, len(raw) - 4)[0]
-    end = len(raw) - 4 - 4 * count
-    i, prev, out = 0, b"", []
-    while i < end:
-        shared, i = varint(raw, i)
-        unshared, i = varint(raw, i)
-        vlen, i = varint(raw, i)
-        key = prev[:shared] + raw[i:i + unshared]
-        i += unshared
-        out.append((key, raw[i:i + vlen]))
-        i += vlen
-        prev = key
-    return out
-
-
-def read_table(data):
-    foot = data[-48:]
-    assert struct.unpack_from("<Q", foot, 40)[0] == W.MAGIC
-    i = 0
-    for _ in range(2):  # the metaindex handle
-        _, i = varint(foot, i)
-    index_off, i = varint(foot, i)
-    index_size, i = varint(foot, i)
-    out = []
-    for _, handle in table_block(data, index_off, index_size):
-        off, j = varint(handle, 0)
-        size, j = varint(handle, j)
-        out += table_block(data, off, size)
-    return out
-
-
 def bundle_variables(directory, msgs):
-    index = directory / "variables" / "variables.index"
-    if not index.is_file():
+    if not (directory / "variables" / "variables.index").is_file():
         return None
-    out = []
-    for key, value in read_table(index.read_bytes()):
-        if key in (b"", W.OBJECT_GRAPH_KEY.encode()):
-            continue
-        e = msgs["BundleEntryProto"].FromString(value)
-        dims = None if e.shape.unknown_rank else [d.size for d in e.shape.dim]
-        out.append({"name": key.decode(), "dtype": W.dtype_name(e.dtype), "shape": dims})
-    return out
+    return W.read_bundle(msgs, str(directory / "variables"), "variables", check_data=False)["variables"]
 
 
 def parameters(variables):
-    total = 0
-    for v in variables:
-        if v["shape"] is not None and all(d >= 0 for d in v["shape"]):
-            n = 1
-            for d in v["shape"]:
-                n *= d
-            total += n
-    return total
+    return sum(W.numel(v["shape"]) for v in variables if v["shape"] is not None and all(d >= 0 for d in v["shape"]))
 
 
 def saved_model(directory, msgs):

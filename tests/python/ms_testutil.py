@@ -83,6 +83,16 @@ class FixtureSet:
             pytest.fail("CI: " + (self.why_not or self.missing))
         return self.dir / entry[self.key]
 
+    def entry(self, name):
+        """The manifest entry whose `key` is name: without the fixtures the
+        test skips, saying why (in CI it fails); a name the manifest does
+        not have fails."""
+        self.require()
+        for e in self.manifest["files"]:
+            if e[self.key] == name:
+                return e
+        pytest.fail("the manifest has no %s" % name)
+
     def require(self):
         """For a test that reads the manifest itself: without the fixtures it
         skips, saying why, or in CI fails."""
@@ -118,6 +128,47 @@ def run_json_within(seconds, cli, *args):
     lines = proc.stdout.decode().splitlines()
     assert lines, ("no output", proc.stderr.decode(errors="replace"))
     return proc.returncode, json.loads(lines[0])
+
+
+def inspected(status, info):
+    """The JSON of an `inspect --json` run that must succeed (exit 0)."""
+    assert status == 0, info
+    return info
+
+
+def check_verdict(status, report, valid, formats=None, check=None):
+    """One `validate --json` run, (exit status, JSON report): its format is
+    among `formats` and check(findings) passes (each when given), then the
+    verdict is `valid` with the exit status that goes with it (0 / 1).
+    Returns the report."""
+    if formats is not None:
+        assert report["format"] in formats, (report["format"], brief(report["findings"]))
+    if check is not None:
+        check(report["findings"])
+    assert report["valid"] is valid, brief(report["findings"])
+    assert status == (0 if valid else 1)
+    return report
+
+
+def unclean_runs(cli, label, path, argsets, seconds):
+    """Runs `modelstore ARGS PATH` for each argument list; the runs that did
+    not end cleanly, each as a tuple (label, args, what): an exit status
+    other than 0 or 1, no output, `seconds` or more, or a validate whose
+    JSON verdict disagrees with its exit status."""
+    failures = []
+    for args in argsets:
+        t0 = time.monotonic()
+        proc = cli(*args, path, timeout=max(60, 3 * seconds))
+        elapsed = time.monotonic() - t0
+        out = proc.stdout.decode(errors="replace").splitlines()
+        if proc.returncode not in (0, 1) or not out or elapsed >= seconds:
+            failures.append((label, args, proc.returncode, round(elapsed, 2),
+                             proc.stderr.decode(errors="replace")[:200]))
+            continue
+        doc = json.loads(out[0])
+        if args[0] == "validate" and doc.get("valid") is not (proc.returncode == 0):
+            failures.append((label, args, "exit %d but valid=%r" % (proc.returncode, doc.get("valid"))))
+    return failures
 
 
 def findings_of(report):

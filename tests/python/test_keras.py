@@ -21,32 +21,22 @@ produce. Nothing here comes from the library's own output.
   `inspect` and `validate` end by exit 0 or 1 (never a signal), print JSON,
   and take less than SECONDS each.
 """
-import json
 import os
 import random
-import time
 
 import pytest
 
 import modelstore
-from ms_testutil import FixtureSet, brief, findings_of, run_json_within
+from ms_testutil import FixtureSet, brief, check_verdict, findings_of, inspected, run_json_within, unclean_runs
 
 KERAS = FixtureSet("keras", key="file")
 MANIFEST = KERAS.manifest
-entries, need = KERAS.params, KERAS.need
+entries, need, by_name = KERAS.params, KERAS.need, KERAS.entry
 # Per CLI run. The largest fixture is ~400 KiB (700 layers); a release build
 # reads each in milliseconds. 5 s leaves room for a loaded machine or a
 # sanitizer build, not for a reader that walks a file quadratically.
 SECONDS = 5.0
 FORMAT = "tf_keras"
-
-
-def by_name(name):
-    KERAS.require()
-    for e in MANIFEST["files"]:
-        if e["file"] == name:
-            return e
-    pytest.fail("the manifest has no %s" % name)
 
 
 ALL = entries()
@@ -143,9 +133,7 @@ def validate_args(entry, *extra):
 
 @pytest.mark.parametrize("entry", POSITIVE)
 def test_inspect_facts(cli, entry):
-    status, info = run_json(cli, "inspect", "--json", need(entry))
-    assert status == 0, info
-    check_facts(entry, info)
+    check_facts(entry, inspected(*run_json(cli, "inspect", "--json", need(entry))))
 
 
 @pytest.mark.parametrize("entry", POSITIVE)
@@ -158,18 +146,13 @@ def test_inspect_facts_from_memory(entry):
 
 @pytest.mark.parametrize("entry", POSITIVE)
 def test_positive_validates(cli, entry):
-    status, report = run_json(cli, "validate", "--json", need(entry))
-    assert report["format"] == FORMAT, report["format"]
-    check_codes(entry, report["findings"])
-    assert report["valid"] is True, brief(report["findings"])
-    assert status == 0
+    check_verdict(*run_json(cli, "validate", "--json", need(entry)), True, [FORMAT],
+                  lambda findings: check_codes(entry, findings))
 
 
 @pytest.mark.parametrize("entry", POSITIVE)
 def test_positive_quick_validates(cli, entry):
-    status, report = run_json(cli, "validate", "--json", "--quick", need(entry))
-    assert report["valid"] is True, brief(report["findings"])
-    assert status == 0
+    check_verdict(*run_json(cli, "validate", "--json", "--quick", need(entry)), True)
 
 
 @pytest.mark.parametrize("entry", POSITIVE)
@@ -193,11 +176,8 @@ def test_binding_inspect_by_path_equals_cli(cli, name):
 
 @pytest.mark.parametrize("entry", NEGATIVE)
 def test_negative_codes(cli, entry):
-    status, report = run_json(cli, *validate_args(entry))
-    assert report["format"] == entry["expected_format"], report["format"]
-    check_codes(entry, report["findings"])
-    assert report["valid"] is False
-    assert status == 1
+    check_verdict(*run_json(cli, *validate_args(entry)), False, [entry["expected_format"]],
+                  lambda findings: check_codes(entry, findings))
 
 
 @pytest.mark.parametrize("entry", NEGATIVE)
@@ -212,10 +192,8 @@ def test_negative_codes_through_the_binding(entry):
 def test_forced_ones_are_rejected_unforced_too(cli, entry):
     """Detection may fall back to plain HDF5 when the root is unreadable;
     either way the file is not a valid model."""
-    status, report = run_json(cli, "validate", "--json", need(entry))
-    assert report["format"] in [entry["expected_format"]] + entry["format_alternatives"], report["format"]
-    assert report["valid"] is False, brief(report["findings"])
-    assert status == 1
+    check_verdict(*run_json(cli, "validate", "--json", need(entry)), False,
+                  [entry["expected_format"]] + entry["format_alternatives"])
 
 
 # ---- every fixture ------------------------------------------------------------------------------
@@ -268,19 +246,9 @@ def test_hostile_variants_end_cleanly(cli, tmp_path, name):
     for label, variant in mutations(data, seed=sum(name.encode())):
         path = tmp_path / ("%s.%s%s" % (name.rsplit(".", 1)[0], label, os.path.splitext(name)[1]))
         path.write_bytes(variant)
-        for args in (["inspect", "--json"], ["validate", "--json"], ["validate", "--json", "--quick"],
-                     ["validate", "--json", "--format", FORMAT]):
-            t0 = time.monotonic()
-            proc = cli(*args, path, timeout=max(60, 3 * SECONDS))
-            elapsed = time.monotonic() - t0
-            out = proc.stdout.decode(errors="replace").splitlines()
-            if proc.returncode not in (0, 1) or not out or elapsed >= SECONDS:
-                failures.append((label, args, proc.returncode, round(elapsed, 2),
-                                 proc.stderr.decode(errors="replace")[:200]))
-                continue
-            doc = json.loads(out[0])
-            if args[0] == "validate" and doc.get("valid") is not (proc.returncode == 0):
-                failures.append((label, args, "exit %d but valid=%r" % (proc.returncode, doc.get("valid"))))
+        failures += unclean_runs(cli, label, path, (["inspect", "--json"], ["validate", "--json"],
+                                                    ["validate", "--json", "--quick"],
+                                                    ["validate", "--json", "--format", FORMAT]), SECONDS)
         path.unlink()
     assert not failures, failures[:10]
 

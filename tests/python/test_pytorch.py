@@ -27,7 +27,7 @@ missing manifest fails here.
 import pytest
 
 import modelstore
-from ms_testutil import FixtureSet, brief, findings_of, run_json_within
+from ms_testutil import FixtureSet, brief, check_verdict, findings_of, inspected, run_json_within
 
 TORCH = FixtureSet("torch")
 MANIFEST = TORCH.manifest
@@ -108,18 +108,13 @@ def check_negative_report(entry, findings):
 
 @pytest.mark.parametrize("entry", WITH_FACTS)
 def test_inspect_facts(cli, entry):
-    status, info = run_json(cli, "inspect", "--json", need(entry))
-    assert status == 0, info
-    check_facts(entry, info)
+    check_facts(entry, inspected(*run_json(cli, "inspect", "--json", need(entry))))
 
 
 @pytest.mark.parametrize("entry", POSITIVE)
 def test_positive_validates(cli, entry):
-    status, report = run_json(cli, "validate", "--json", need(entry))
-    assert report["format"] in entry["expected_formats"], report["format"]
-    check_positive_report(entry, report["findings"])
-    assert report["valid"] is True
-    assert status == 0
+    check_verdict(*run_json(cli, "validate", "--json", need(entry)), True, entry["expected_formats"],
+                  lambda findings: check_positive_report(entry, findings))
 
 
 @pytest.mark.parametrize("entry", WITH_FACTS)
@@ -143,12 +138,8 @@ def test_positive_validates_from_memory(entry):
 
 @pytest.mark.parametrize("entry", NEGATIVE)
 def test_negative_is_rejected(cli, entry):
-    status, report = run_json(cli, "validate", "--json", need(entry))
-    if entry["expected_formats"]:
-        assert report["format"] in entry["expected_formats"], report["format"]
-    check_negative_report(entry, report["findings"])
-    assert report["valid"] is False
-    assert status == 1
+    check_verdict(*run_json(cli, "validate", "--json", need(entry)), False, entry["expected_formats"] or None,
+                  lambda findings: check_negative_report(entry, findings))
 
 
 @pytest.mark.parametrize("entry", NEGATIVE)

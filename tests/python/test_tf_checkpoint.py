@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ms_testutil import FixtureSet, brief, findings_of, run_json_within
+from ms_testutil import FixtureSet, brief, findings_of, run_json_within, unclean_runs
 
 CKPT = FixtureSet("tf_checkpoint", key="name")
 MANIFEST = CKPT.manifest or {"files": []}
@@ -168,18 +168,8 @@ def test_hostile_index_variants_end_cleanly(cli, tmp_path, name):
     failures = []
     for label, variant in mutations(data, seed=sum(name.encode())):
         index.write_bytes(variant)
-        for args in (["inspect", "--json"], ["validate", "--json"], ["validate", "--json", "--quick"]):
-            t0 = time.monotonic()
-            proc = cli(*args, d, timeout=60)
-            elapsed = time.monotonic() - t0
-            out = proc.stdout.decode(errors="replace").splitlines()
-            if proc.returncode not in (0, 1) or not out or elapsed >= SECONDS:
-                failures.append((label, args, proc.returncode, round(elapsed, 2),
-                                 proc.stderr.decode(errors="replace")[:200]))
-                continue
-            doc = json.loads(out[0])
-            if args[0] == "validate" and doc.get("valid") is not (proc.returncode == 0):
-                failures.append((label, args, "exit %d but valid=%r" % (proc.returncode, doc.get("valid"))))
+        failures += unclean_runs(cli, label, d, (["inspect", "--json"], ["validate", "--json"],
+                                                 ["validate", "--json", "--quick"]), SECONDS)
     assert not failures, failures[:10]
 
 

@@ -36,11 +36,11 @@ import tempfile
 import pytest
 
 import modelstore
-from ms_testutil import FixtureSet, brief, findings_of, run_json_within
+from ms_testutil import FixtureSet, brief, check_verdict, findings_of, inspected, run_json_within
 
 SM = FixtureSet("tf_savedmodel", key="path")
 MANIFEST = SM.manifest
-entries, need = SM.params, SM.need
+entries, need, by_path = SM.params, SM.need, SM.entry
 # Per CLI run. The 64 MiB Const fixture is a sparse file the reader must
 # skip, not read; everything else is a few KiB.
 SECONDS = 5.0
@@ -50,14 +50,6 @@ NEGATIVE = entries(lambda e: not e["valid"])
 ALL = entries()
 # Negatives whose graph is intact: the graph facts are still reported.
 GRAPH_FACT_KEYS = ("kind", "tags", "node_count", "op_types", "function_count")
-
-
-def by_path(path):
-    SM.require()
-    for e in MANIFEST["files"]:
-        if e["path"] == path:
-            return e
-    pytest.fail("the manifest has no %s" % path)
 
 
 def run_json(cli, *args):
@@ -185,25 +177,18 @@ def test_manifest_covers_the_cases():
 
 @pytest.mark.parametrize("entry", POSITIVE)
 def test_inspect_facts(cli, entry):
-    status, info = run_json(cli, "inspect", "--json", need(entry))
-    assert status == 0, info
-    check_facts(entry, info)
+    check_facts(entry, inspected(*run_json(cli, "inspect", "--json", need(entry))))
 
 
 @pytest.mark.parametrize("entry", POSITIVE)
 def test_positive_validates(cli, entry):
-    status, report = run_json(cli, "validate", "--json", need(entry))
-    assert report["format"] == entry["expected_format"], report["format"]
-    check_codes(entry, report["findings"])
-    assert report["valid"] is True, brief(report["findings"])
-    assert status == 0
+    check_verdict(*run_json(cli, "validate", "--json", need(entry)), True, [entry["expected_format"]],
+                  lambda findings: check_codes(entry, findings))
 
 
 @pytest.mark.parametrize("entry", POSITIVE)
 def test_positive_quick_validates(cli, entry):
-    status, report = run_json(cli, "validate", "--json", "--quick", need(entry))
-    assert report["valid"] is True, brief(report["findings"])
-    assert status == 0
+    check_verdict(*run_json(cli, "validate", "--json", "--quick", need(entry)), True)
 
 
 @pytest.mark.parametrize("path", ["tf1_saver", "tf2_module", "tf2_module.tar", "keras_metadata.szy"])
@@ -262,11 +247,8 @@ def test_large_const_is_not_read(cli):
 
 @pytest.mark.parametrize("entry", NEGATIVE)
 def test_negative_codes(cli, entry):
-    status, report = run_json(cli, "validate", "--json", need(entry))
-    assert report["format"] == entry["expected_format"], (report["format"], brief(report["findings"]))
-    check_codes(entry, report["findings"])
-    assert report["valid"] is False
-    assert status == 1
+    check_verdict(*run_json(cli, "validate", "--json", need(entry)), False, [entry["expected_format"]],
+                  lambda findings: check_codes(entry, findings))
 
 
 @pytest.mark.parametrize("entry", entries(lambda e: not e["valid"] and e["facts"]))
