@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/internal.h"
 #include "core/json.h"
 #include "core/report.h"
@@ -320,6 +321,40 @@ static void options_versions(void)
 	CHECK_EQ_STR(ms_version_string(), MS_VERSION_STRING);
 }
 
+/* The readers' arena: alignment, chunks doubling to chunk_max, big blocks
+ * behind the open chunk, and the cap counting whole chunks. */
+static void arena_cap_and_chunks(void)
+{
+	msi_arena a;
+	msi_arena_init(&a, 1u << 20, 256u * 1024u);
+	char *s = msi_arena_strndup(&a, "abc", 3);
+	CHECK(s && strcmp(s, "abc") == 0);
+	uint64_t *x = msi_arena_alloc(&a, sizeof *x);
+	CHECK(x && (uintptr_t)x % 8 == 0);
+	CHECK_EQ_INT(a.total, MSI_ARENA_CHUNK_MIN);
+	/* a big block gets its own chunk; the open one stays the head */
+	msi_arena_chunk *open = a.head;
+	CHECK(msi_arena_alloc(&a, 100u * 1024u) != NULL);
+	CHECK(a.head == open);
+	CHECK_EQ_INT(a.total, MSI_ARENA_CHUNK_MIN + 100u * 1024u);
+	/* small blocks fill the first chunk; the next is twice its size */
+	for (int i = 0; i < 64 && a.head == open; i++)
+		CHECK(msi_arena_alloc(&a, 1024) != NULL);
+	CHECK(a.head != open && a.head->size == 2u * MSI_ARENA_CHUNK_MIN);
+	uint32_t *z = msi_arena_zalloc(&a, 4, sizeof *z);
+	CHECK(z && z[0] == 0 && z[3] == 0);
+	CHECK(!a.over);
+	/* over the cap: NULL and `over`, not an out-of-memory */
+	CHECK(msi_arena_alloc(&a, 1u << 20) == NULL);
+	CHECK(a.over);
+	CHECK(msi_arena_zalloc(&a, UINT64_MAX, 2) == NULL);
+	msi_arena_free(&a);
+	CHECK(a.head == NULL && a.total == 0 && !a.over);
+	CHECK(msi_arena_pb_alloc(&a, 24) != NULL);
+	msi_arena_pb_free(&a, NULL);
+	msi_arena_free(&a);
+}
+
 static const msi_test_case cases[] = {
 	{ "sha256_vectors", sha256_vectors },
 	{ "sha256_portable_matches", sha256_portable_matches },
@@ -336,6 +371,7 @@ static const msi_test_case cases[] = {
 	{ "source_file_shrinks", source_file_shrinks },
 	{ "source_slices_and_stream", source_slices_and_stream },
 	{ "cursor_never_overruns", cursor_never_overruns },
+	{ "arena_cap_and_chunks", arena_cap_and_chunks },
 	{ "options_versions", options_versions },
 };
 

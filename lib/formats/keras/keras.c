@@ -254,14 +254,8 @@ static int inspect(const msi_view *v, msi_inspect_out *out)
 		ms_report_free(d.r);
 		return rc;
 	}
-	case KERAS_SAVEDMODEL: {
-		tf_sm_doc d;
-		int rc = tf_sm_load(v, &d);
-		if (rc == MS_OK)
-			rc = tf_sm_write_facts(&d, "keras_saved_model", out);
-		tf_sm_doc_free(&d);
-		return rc;
-	}
+	case KERAS_SAVEDMODEL:
+		return tf_sm_inspect(v, "keras_saved_model", out);
 	default:
 		return MS_OK;
 	}
@@ -273,12 +267,7 @@ static int validate(const msi_view *v, msi_validate_ctx *ctx)
 	probe_forced(v, &p);
 	if (p.kind == KERAS_SAVEDMODEL) {
 		/* the TensorFlow reader's checks, keras_metadata.pb's included */
-		tf_sm_doc d;
-		int rc = tf_sm_load(v, &d);
-		if (rc == MS_OK)
-			rc = tf_sm_check(&d, ctx);
-		tf_sm_doc_free(&d);
-		return rc;
+		return tf_sm_validate(v, ctx);
 	}
 	if (p.kind == KERAS_NONE) {
 		msi_report_add(ctx->report, "keras.config.invalid", NULL,

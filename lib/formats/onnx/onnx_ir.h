@@ -24,6 +24,7 @@
 #include "onnx-ir.pb-c.h"
 
 #include "../format.h"
+#include "../../core/arena.h"
 
 /* protobuf's own default nesting limit; each If/Loop level costs three
  * (graph -> node -> attribute). */
@@ -121,8 +122,6 @@ typedef struct onnx_read_error {
 	char message[256];
 } onnx_read_error;
 
-typedef struct onnx_arena onnx_arena;
-
 typedef struct onnx_model {
 	Onnx__ModelProto *pb;         /* header: no graph, training_info or functions */
 	onnx_graph *graph;            /* NULL when absent */
@@ -142,7 +141,7 @@ typedef struct onnx_model {
 	unsigned first_unknown_field;
 	const char *first_unknown_msg;
 	onnx_read_error error;
-	onnx_arena *arena;
+	msi_arena *arena;
 } onnx_model;
 
 /* Reads the ModelProto in `src`. Returns MS_OK with *out set even when the
@@ -150,9 +149,6 @@ typedef struct onnx_model {
  * was read before); MS_ENOMEM, MS_EIO or MS_ECHANGED when reading failed. */
 int onnx_model_read(const msi_source *src, const msi_limits *limits, onnx_model **out);
 void onnx_model_free(onnx_model *m);
-
-/* Arena allocation that lasts as long as the model (NULL over the cap). */
-void *onnx_arena_alloc(onnx_arena *a, size_t size);
 
 /* ---- helpers shared by the facts and the checks ---- */
 

@@ -26,97 +26,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../pb.h"
 #include "onnx_ir.h"
 
 #define WINDOW_READ (4u * 1024u)           /* first window, and after a jump */
 #define WINDOW_MAX (4u * 1024u * 1024u)    /* largest refill of a sequential walk */
 #define LEAF_MAX (16u * 1024u * 1024u)     /* one small message, or one name */
 #define ATTR_S_INLINE (64u * 1024u)        /* larger attribute `s` bytes are elided */
-#define ARENA_CHUNK_MIN (64u * 1024u)     /* chunks double from here */
-#define ARENA_CHUNK_MAX (8u * 1024u * 1024u)
+#define ARENA_CHUNK_MAX (8u * 1024u * 1024u) /* arena chunks double from 64 KiB to here */
 #define LOOKUP_FIELDS 32u                  /* field numbers with a table in rd */
-
-/* ---- arena ---- */
-
-typedef struct arena_chunk {
-	struct arena_chunk *next;
-	size_t size, used;
-	_Alignas(16) unsigned char data[];
-} arena_chunk;
-
-struct onnx_arena {
-	arena_chunk *head;
-	uint64_t total, cap;
-	size_t next_chunk;           /* size of the next chunk */
-	bool over;
-};
-
-/* `align` is 1 (strings) or 8 (everything else: protobuf-c's messages hold
- * nothing wider than 8 bytes). */
-static void *arena_alloc(onnx_arena *a, size_t size, size_t align)
-{
-	arena_chunk *c = a->head;
-	size_t at = c ? (c->used + align - 1) & ~(align - 1) : 0;
-	if (!c || at > c->size || c->size - at < size) {
-		if (a->next_chunk < ARENA_CHUNK_MIN)
-			a->next_chunk = ARENA_CHUNK_MIN;
-		bool big = size > a->next_chunk / 4;
-		size_t want = big ? size : a->next_chunk;
-		if (size > SIZE_MAX - sizeof(arena_chunk) || a->total + want > a->cap) {
-			a->over = true;
-			return NULL;
-		}
-		arena_chunk *n = msi_malloc(sizeof *n + want);
-		if (!n)
-			return NULL;
-		n->size = want;
-		n->used = 0;
-		a->total += want;
-		if (!big && a->next_chunk < ARENA_CHUNK_MAX)
-			a->next_chunk *= 2;
-		if (big && c) {
-			/* a big block goes behind the current chunk, which stays open */
-			n->next = c->next;
-			c->next = n;
-			n->used = size;
-			return n->data;
-		}
-		n->next = c;
-		a->head = n;
-		c = n;
-		at = 0;
-	}
-	c->used = at + size;
-	return c->data + at;
-}
-
-void *onnx_arena_alloc(onnx_arena *a, size_t size)
-{
-	return arena_alloc(a, size, 8);
-}
-
-static void arena_free_chunks(arena_chunk *c)
-{
-	while (c) {
-		arena_chunk *next = c->next;
-		msi_free(c);
-		c = next;
-	}
-}
-
-static void *arena_zalloc(onnx_arena *a, size_t count, size_t size)
-{
-	uint64_t bytes;
-	if (!msi_mul_u64(count, size, &bytes) || bytes > SIZE_MAX)
-		return NULL;
-	void *p = onnx_arena_alloc(a, bytes ? (size_t)bytes : 1);
-	if (p)
-		memset(p, 0, (size_t)bytes);
-	return p;
-}
-
-static void *pb_alloc(void *data, size_t size) { return arena_alloc(data, size, 8); }
-static void pb_free(void *data, void *p) { MSI_UNUSED(data); MSI_UNUSED(p); }
 
 /* ---- the reader ---- */
 
@@ -129,7 +47,7 @@ typedef struct rd {
 	size_t win_next;             /* size of the next refill */
 	uint64_t win_off;
 	onnx_model *m;
-	onnx_arena *arena;
+	msi_arena *arena;
 	ProtobufCAllocator pa;
 	msi_buf stk;                 /* scratch stack of filtered copies */
 	size_t tensors_cap;
@@ -368,23 +286,6 @@ static bool next_field_slow(rd *r, uint64_t *pos, uint64_t end, const char *msg,
 	return true;
 }
 
-static bool wire_fits(const ProtobufCFieldDescriptor *fd, int wt)
-{
-	bool rep = fd->label == PROTOBUF_C_LABEL_REPEATED;
-	switch (fd->type) {
-	case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_UINT32:
-	case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_UINT64:
-	case PROTOBUF_C_TYPE_BOOL: case PROTOBUF_C_TYPE_ENUM:
-		return wt == 0 || (rep && wt == 2);
-	case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_FLOAT:
-		return wt == 5 || (rep && wt == 2);
-	case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_DOUBLE:
-		return wt == 1 || (rep && wt == 2);
-	default:
-		return wt == 2;
-	}
-}
-
 static void note_unknown(rd *r, const field *f, const char *msg)
 {
 	if (r->m->unknown_fields++ == 0) {
@@ -418,7 +319,7 @@ static bool lookup(rd *r, const ProtobufCMessageDescriptor *d, const field *f, c
 		note_unknown(r, f, d->short_name);
 		return true;
 	}
-	if (!wire_fits(*fd, f->wt))
+	if (!msi_pb_wire_fits(*fd, f->wt))
 		return fail(r, "onnx.wire.malformed", f->start, "%s.%s (field %u) at offset %llu has wire type %d, "
 		            "which that field cannot have", d->short_name, (*fd)->name, f->num,
 		            (unsigned long long)f->start, f->wt);
@@ -630,7 +531,7 @@ static bool walk_tensor(rd *r, const field *tf, unsigned depth, onnx_tensor **ou
 	const ProtobufCMessageDescriptor *d = &onnx__tensor_proto__descriptor;
 	if (!depth_ok(r, depth, tf->start, "TensorProto"))
 		return false;
-	onnx_tensor *t = arena_zalloc(r->arena, 1, sizeof *t);
+	onnx_tensor *t = msi_arena_zalloc(r->arena, 1, sizeof *t);
 	if (!t)
 		return fail_alloc(r, tf->start);
 	t->msg_off = tf->off;
@@ -729,7 +630,7 @@ static bool walk_sparse(rd *r, const field *sf, unsigned depth, onnx_sparse **ou
 	const ProtobufCMessageDescriptor *d = &onnx__sparse_tensor_proto__descriptor;
 	if (!depth_ok(r, depth, sf->start, "SparseTensorProto"))
 		return false;
-	onnx_sparse *s = arena_zalloc(r->arena, 1, sizeof *s);
+	onnx_sparse *s = msi_arena_zalloc(r->arena, 1, sizeof *s);
 	if (!s)
 		return fail_alloc(r, sf->start);
 	s->msg_off = sf->start;
@@ -764,7 +665,7 @@ static bool walk_sparse(rd *r, const field *sf, unsigned depth, onnx_sparse **ou
 		if (pass == 0) {
 			ndims = n;
 			if (ndims) {
-				s->dims = arena_zalloc(r->arena, (size_t)ndims, sizeof *s->dims);
+				s->dims = msi_arena_zalloc(r->arena, (size_t)ndims, sizeof *s->dims);
 				if (!s->dims)
 					return fail_alloc(r, sf->start);
 			}
@@ -788,11 +689,11 @@ static bool walk_attr(rd *r, const field *af, unsigned depth, onnx_attr_ext *ext
 	uint64_t counts[COUNT_MAX];
 	if (!count_fields(r, "AttributeProto", af->off, af->end, counts))
 		return false;
-	if (counts[10] && !(ext->tensors = arena_zalloc(r->arena, (size_t)counts[10], sizeof(void *))))
+	if (counts[10] && !(ext->tensors = msi_arena_zalloc(r->arena, (size_t)counts[10], sizeof(void *))))
 		return fail_alloc(r, af->start);
-	if (counts[11] && !(ext->graphs = arena_zalloc(r->arena, (size_t)counts[11], sizeof(void *))))
+	if (counts[11] && !(ext->graphs = msi_arena_zalloc(r->arena, (size_t)counts[11], sizeof(void *))))
 		return fail_alloc(r, af->start);
-	if (counts[23] && !(ext->sparse_tensors = arena_zalloc(r->arena, (size_t)counts[23], sizeof(void *))))
+	if (counts[23] && !(ext->sparse_tensors = msi_arena_zalloc(r->arena, (size_t)counts[23], sizeof(void *))))
 		return fail_alloc(r, af->start);
 	uint64_t pos = af->off;
 	while (pos < af->end) {
@@ -898,8 +799,8 @@ static bool node_take_string(onnx_node *node, unsigned num, const char *s)
 
 static bool node_alloc_attrs(rd *r, onnx_node *node, uint64_t n_attr, uint64_t off)
 {
-	if (n_attr && (!(node->attrs = arena_zalloc(r->arena, (size_t)n_attr, sizeof *node->attrs)) ||
-	               !(node->attribute = arena_zalloc(r->arena, (size_t)n_attr, sizeof *node->attribute))))
+	if (n_attr && (!(node->attrs = msi_arena_zalloc(r->arena, (size_t)n_attr, sizeof *node->attrs)) ||
+	               !(node->attribute = msi_arena_zalloc(r->arena, (size_t)n_attr, sizeof *node->attribute))))
 		return fail_alloc(r, off);
 	return true;
 }
@@ -961,7 +862,7 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 	}
 	/* one block: the input and output pointer arrays, then the strings */
 	size_t ptrs = ((size_t)n_in + n_out) * sizeof(char *);
-	char *block = ptrs + bytes ? arena_alloc(r->arena, ptrs + bytes, 8) : NULL;
+	char *block = ptrs + bytes ? msi_arena_alloc(r->arena, ptrs + bytes) : NULL;
 	if (ptrs + bytes && !block) {
 		fail_alloc(r, nf->start);
 		return -1;
@@ -1021,10 +922,10 @@ static bool walk_node(rd *r, const field *nf, unsigned depth, onnx_node *node)
 		return fail(r, "onnx.limit", nf->start, "a node at offset %llu has more than 2^32 inputs, outputs or "
 		            "attributes", (unsigned long long)nf->start);
 	/* nf->value bounds every count and size: no overflow below */
-	char *strs = bytes ? arena_alloc(r->arena, (size_t)bytes, 1) : NULL;
+	char *strs = bytes ? msi_arena_alloc_aligned(r->arena, (size_t)bytes, 1) : NULL;
 	if ((bytes && !strs) ||
-	    (n_in && !(node->input = arena_alloc(r->arena, (size_t)n_in * sizeof *node->input, 8))) ||
-	    (n_out && !(node->output = arena_alloc(r->arena, (size_t)n_out * sizeof *node->output, 8))))
+	    (n_in && !(node->input = msi_arena_alloc(r->arena, (size_t)n_in * sizeof *node->input))) ||
+	    (n_out && !(node->output = msi_arena_alloc(r->arena, (size_t)n_out * sizeof *node->output))))
 		return fail_alloc(r, nf->start);
 	if (!node_alloc_attrs(r, node, n_attr, nf->start))
 		return false;
@@ -1063,11 +964,9 @@ static bool read_string(rd *r, const field *f, const char **out)
 	const uint8_t *p = get(r, f->off, (size_t)f->value);
 	if (!p)
 		return false;
-	char *s = onnx_arena_alloc(r->arena, (size_t)f->value + 1);
+	char *s = msi_arena_strndup(r->arena, p, (size_t)f->value);
 	if (!s)
 		return fail_alloc(r, f->start);
-	memcpy(s, p, (size_t)f->value);
-	s[f->value] = '\0';
 	*out = s;
 	return true;
 }
@@ -1080,12 +979,12 @@ static bool walk_graph(rd *r, const field *gf, unsigned depth, onnx_graph **out)
 	uint64_t counts[COUNT_MAX];
 	if (!count_fields(r, "GraphProto", gf->off, gf->end, counts))
 		return false;
-	onnx_graph *g = arena_zalloc(r->arena, 1, sizeof *g);
+	onnx_graph *g = msi_arena_zalloc(r->arena, 1, sizeof *g);
 	if (!g)
 		return fail_alloc(r, gf->start);
 	g->msg_off = gf->start;
 #define ALLOC_FIELD(ptr, num)                                                                   \
-	if (counts[num] && !((ptr) = arena_zalloc(r->arena, (size_t)counts[num], sizeof *(ptr)))) \
+	if (counts[num] && !((ptr) = msi_arena_zalloc(r->arena, (size_t)counts[num], sizeof *(ptr)))) \
 		return fail_alloc(r, gf->start);
 	ALLOC_FIELD(g->nodes, 1)
 	ALLOC_FIELD(g->initializers, 5)
@@ -1152,10 +1051,10 @@ static bool walk_function(rd *r, const field *ff, unsigned depth, onnx_function 
 	uint64_t counts[COUNT_MAX];
 	if (!count_fields(r, "FunctionProto", ff->off, ff->end, counts))
 		return false;
-	if (counts[7] && !(fn->nodes = arena_zalloc(r->arena, (size_t)counts[7], sizeof *fn->nodes)))
+	if (counts[7] && !(fn->nodes = msi_arena_zalloc(r->arena, (size_t)counts[7], sizeof *fn->nodes)))
 		return fail_alloc(r, ff->start);
-	if (counts[11] && !(fn->attribute_proto_ext = arena_zalloc(r->arena, (size_t)counts[11],
-	                                                           sizeof *fn->attribute_proto_ext)))
+	if (counts[11] && !(fn->attribute_proto_ext = msi_arena_zalloc(r->arena, (size_t)counts[11],
+	                                                               sizeof *fn->attribute_proto_ext)))
 		return fail_alloc(r, ff->start);
 	size_t base = r->stk.len, nattr = 0;
 	uint64_t pos = ff->off;
@@ -1222,9 +1121,9 @@ static bool walk_model(rd *r)
 	uint64_t counts[COUNT_MAX];
 	if (!count_fields(r, "ModelProto", 0, r->size, counts))
 		return false;
-	if (counts[25] && !(m->functions = arena_zalloc(r->arena, (size_t)counts[25], sizeof *m->functions)))
+	if (counts[25] && !(m->functions = msi_arena_zalloc(r->arena, (size_t)counts[25], sizeof *m->functions)))
 		return fail_alloc(r, 0);
-	if (counts[20] && !(m->training = arena_zalloc(r->arena, (size_t)counts[20], sizeof *m->training)))
+	if (counts[20] && !(m->training = msi_arena_zalloc(r->arena, (size_t)counts[20], sizeof *m->training)))
 		return fail_alloc(r, 0);
 	size_t base = r->stk.len;
 	uint64_t pos = 0;
@@ -1265,13 +1164,14 @@ int onnx_model_read(const msi_source *src, const msi_limits *limits, onnx_model 
 {
 	*out = NULL;
 	onnx_model *m = msi_calloc(1, sizeof *m);
-	onnx_arena *a = msi_calloc(1, sizeof *a);
+	msi_arena *a = msi_calloc(1, sizeof *a);
 	if (!m || !a) {
 		msi_free(m);
 		msi_free(a);
 		return msi_error(MS_ENOMEM, "out of memory reading an ONNX model");
 	}
-	a->cap = limits && limits->max_metadata ? limits->max_metadata : 256u * 1024 * 1024;
+	msi_arena_init(a, limits && limits->max_metadata ? limits->max_metadata : 256u * 1024 * 1024,
+	               ARENA_CHUNK_MAX);
 	m->arena = a;
 	m->size = src->size;
 	rd r = { 0 };
@@ -1280,9 +1180,7 @@ int onnx_model_read(const msi_source *src, const msi_limits *limits, onnx_model 
 	r.size = src->size;
 	r.m = m;
 	r.arena = a;
-	r.pa.alloc = pb_alloc;
-	r.pa.free = pb_free;
-	r.pa.allocator_data = a;
+	r.pa = msi_pb_arena_allocator(a);
 	static const ProtobufCMessageDescriptor *const walked[] = {
 		&onnx__model_proto__descriptor, &onnx__graph_proto__descriptor, &onnx__node_proto__descriptor,
 		&onnx__attribute_proto__descriptor, &onnx__tensor_proto__descriptor,
@@ -1312,7 +1210,7 @@ void onnx_model_free(onnx_model *m)
 	if (!m)
 		return;
 	if (m->arena) {
-		arena_free_chunks(m->arena->head);
+		msi_arena_free(m->arena);
 		msi_free(m->arena);
 	}
 	msi_free(m->tensors);

@@ -237,22 +237,12 @@ static int sniff(const msi_view *v)
 
 static int inspect(const msi_view *v, msi_inspect_out *out)
 {
-	tf_sm_doc d;
-	int rc = tf_sm_load(v, &d);
-	if (rc == MS_OK)
-		rc = tf_sm_write_facts(&d, "saved_model", out);
-	tf_sm_doc_free(&d);
-	return rc;
+	return tf_sm_inspect(v, "saved_model", out);
 }
 
 static int validate(const msi_view *v, msi_validate_ctx *ctx)
 {
-	tf_sm_doc d;
-	int rc = tf_sm_load(v, &d);
-	if (rc == MS_OK)
-		rc = tf_sm_check(&d, ctx);
-	tf_sm_doc_free(&d);
-	return rc;
+	return tf_sm_validate(v, ctx);
 }
 
 const msi_format msi_format_tf_pure = {

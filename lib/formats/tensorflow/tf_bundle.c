@@ -581,6 +581,23 @@ typedef struct shard_ctx {
 	uint8_t *strbuf;
 } shard_ctx;
 
+/* Streams `len` bytes at `at` into the CRC-32C `crc` (what precedes them,
+ * for a string entry its lengths and their checksum) and compares the
+ * masked result with the entry's. The caller has checked the range. */
+static int check_data_crc(shard_ctx *x, const tf_bundle_entry *e, const msi_source *src, const char *shard,
+                          uint64_t at, uint64_t len, uint32_t crc)
+{
+	crc_acc a = { crc };
+	int rc = msi_source_stream(src, at, len, crc_chunk, &a, x->progress);
+	if (rc != MS_OK)
+		return rc;
+	if (msi_crc32c_mask(a.crc) != e->crc32c && x->n_crc++ < MAX_FINDINGS_PER_CODE)
+		tf_finding(x->r, "tf.bundle.crc", shard,
+		           "entry '%.200s' at offset %llu: masked CRC-32C 0x%08x stored, 0x%08x computed", e->key,
+		           (unsigned long long)e->offset, e->crc32c, msi_crc32c_mask(a.crc));
+	return MS_OK;
+}
+
 /* A DT_STRING entry: varint64 lengths, the masked CRC-32C of the lengths
  * (each hashed as a u32, or a u64 when it does not fit), then the bytes.
  * Its crc32c covers the lengths so hashed, the 4 checksum bytes and the
@@ -638,16 +655,7 @@ static int check_string(shard_ctx *x, const tf_bundle_entry *e, const msi_source
 	}
 	if (x->quick || !e->has_crc)
 		return MS_OK;
-	crc = msi_crc32c(crc, ck, 4);
-	crc_acc a = { crc };
-	int rc = msi_source_stream(src, data_at, total, crc_chunk, &a, x->progress);
-	if (rc != MS_OK)
-		return rc;
-	if (msi_crc32c_mask(a.crc) != e->crc32c && x->n_crc++ < MAX_FINDINGS_PER_CODE)
-		tf_finding(x->r, "tf.bundle.crc", shard,
-		           "entry '%.200s' at offset %llu: masked CRC-32C 0x%08x stored, 0x%08x computed", e->key,
-		           (unsigned long long)e->offset, e->crc32c, msi_crc32c_mask(a.crc));
-	return MS_OK;
+	return check_data_crc(x, e, src, shard, data_at, total, msi_crc32c(crc, ck, 4));
 }
 
 static int check_entry(shard_ctx *x, const tf_bundle_entry *e, const msi_source *src, uint64_t shard_size,
@@ -684,15 +692,7 @@ static int check_entry(shard_ctx *x, const tf_bundle_entry *e, const msi_source 
 		return check_string(x, e, src, shard);
 	if (x->quick || !e->has_crc)
 		return MS_OK;
-	crc_acc a = { 0 };
-	int rc = msi_source_stream(src, e->offset, e->size, crc_chunk, &a, x->progress);
-	if (rc != MS_OK)
-		return rc;
-	if (msi_crc32c_mask(a.crc) != e->crc32c && x->n_crc++ < MAX_FINDINGS_PER_CODE)
-		tf_finding(x->r, "tf.bundle.crc", shard,
-		           "entry '%.200s' at offset %llu: masked CRC-32C 0x%08x stored, 0x%08x computed", e->key,
-		           (unsigned long long)e->offset, e->crc32c, msi_crc32c_mask(a.crc));
-	return MS_OK;
+	return check_data_crc(x, e, src, shard, e->offset, e->size, 0);
 }
 
 static int by_shard_offset(const void *pa, const void *pb)

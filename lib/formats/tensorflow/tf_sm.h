@@ -30,6 +30,7 @@
 
 #include "tf-savedmodel.pb-c.h"
 
+#include "../../core/arena.h"
 #include "tf.h"
 #include "tf_bundle.h"
 
@@ -100,8 +101,6 @@ typedef struct tf_meta_graph {
 	size_t cap_signatures, cap_assets, cap_objects, cap_concrete;
 } tf_meta_graph;
 
-typedef struct tf_sm_arena tf_sm_arena;
-
 typedef struct tf_read_error {
 	const char *code;               /* tf.proto.invalid / .depth / .limit; NULL when fine */
 	uint64_t offset;
@@ -115,7 +114,7 @@ typedef struct tf_savedmodel {
 	size_t n_metas;
 	uint64_t size;
 	tf_read_error error;
-	tf_sm_arena *arena;
+	msi_arena *arena;
 } tf_savedmodel;
 
 /* Reads the SavedModel in `src`. MS_OK with *out set even when the bytes
@@ -171,6 +170,12 @@ int tf_sm_write_facts(const tf_sm_doc *d, const char *kind, msi_inspect_out *out
 
 /* tf_sm_check.c: the invariants of FORMATS.md §7.5 and the op rules. */
 int tf_sm_check(const tf_sm_doc *d, msi_validate_ctx *ctx);
+
+/* inspect and validate of a view, load and free included: the saved_model
+ * format and tf_keras's Keras 2 SavedModels (kind "keras_saved_model") share
+ * them. */
+int tf_sm_inspect(const msi_view *v, const char *kind, msi_inspect_out *out);
+int tf_sm_validate(const msi_view *v, msi_validate_ctx *ctx);
 
 /* keras_metadata.pb in memory: the facts (node count, the root's
  * class_name and keras_version; sets k->parsed or k->error), and the checks

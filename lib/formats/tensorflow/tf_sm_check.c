@@ -5,114 +5,20 @@
  * Python or talk to the network when it runs. Those are reported wherever
  * they sit (graph or function, wired to an output or not), except the
  * checkpoint ops of the saver itself.
+ *
+ * This file holds the checks' shared tools (tf_sm_check.h), the file,
+ * meta graph, signature, node, object-graph, asset, tag-set and
+ * keras_metadata.pb checks, and tf_sm_check itself; the op rules are in
+ * tf_sm_ops.c, the variables against the bundle in tf_sm_variables.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../keras/keras_config.h"
-#include "tf_sm.h"
-
-/* Findings per code and model before the rest are only counted. */
-#define PER_CODE_MAX 50u
-
-/* ---- op families (one table, one comment each) ---- */
-
-typedef struct op_rule {
-	const char *name;
-	bool prefix;       /* matches every op starting with `name` */
-	const char *code;
-	const char *why;
-} op_rule;
-
-static const op_rule OP_RULES[] = {
-	/* Files: read, write or list paths given as tensors (TensorAbuse's
-	 * file family). ImmutableConst memory-maps a file named by an attr. */
-	{ "ReadFile", false, "tf.op.file_io", "reads a file" },
-	{ "WriteFile", false, "tf.op.file_io", "writes a file" },
-	{ "MatchingFiles", false, "tf.op.file_io", "lists files" },
-	{ "ImmutableConst", false, "tf.op.file_io", "maps a file into memory" },
-	{ "WholeFileReader", true, "tf.op.file_io", "reads files" },
-	{ "TextLineReader", true, "tf.op.file_io", "reads files" },
-	{ "TFRecordReader", true, "tf.op.file_io", "reads files" },
-	{ "FixedLengthRecordReader", true, "tf.op.file_io", "reads files" },
-	{ "LMDBReader", false, "tf.op.file_io", "reads files" },
-	{ "TextLineDataset", false, "tf.op.file_io", "reads files" },
-	{ "TFRecordDataset", true, "tf.op.file_io", "reads files" },
-	{ "FixedLengthRecordDataset", true, "tf.op.file_io", "reads files" },
-	{ "LMDBDataset", false, "tf.op.file_io", "reads files" },
-	{ "ExperimentalLMDBDataset", false, "tf.op.file_io", "reads files" },
-	{ "SaveDataset", true, "tf.op.file_io", "writes files" },
-	{ "ExperimentalSaveDataset", false, "tf.op.file_io", "writes files" },
-	{ "LoadDataset", false, "tf.op.file_io", "reads files" },
-	{ "SnapshotDataset", true, "tf.op.file_io", "writes and reads files" },
-	{ "DatasetToTFRecord", false, "tf.op.file_io", "writes a file" },
-	{ "ExperimentalDatasetToTFRecord", false, "tf.op.file_io", "writes a file" },
-	{ "CreateSummaryFileWriter", false, "tf.op.file_io", "writes event files" },
-	{ "CreateSummaryDbWriter", false, "tf.op.file_io", "writes a database file" },
-	{ "CSVDataset", true, "tf.op.file_io", "reads files" },
-	{ "ExperimentalCSVDataset", false, "tf.op.file_io", "reads files" },
-	{ "SqlDataset", false, "tf.op.file_io", "reads a database file" },
-	{ "ExperimentalSqlDataset", false, "tf.op.file_io", "reads a database file" },
-	{ "LoadAndRemapMatrix", false, "tf.op.file_io", "reads a checkpoint" },
-	{ "GenerateVocabRemapping", false, "tf.op.file_io", "reads vocabulary files" },
-	/* Checkpoint ops: the saver's own job; anywhere else they read or
-	 * write arbitrary checkpoint paths (see in_saver). */
-	{ "Save", false, "tf.op.file_io", "writes a checkpoint" },
-	{ "SaveV2", false, "tf.op.file_io", "writes a checkpoint" },
-	{ "SaveSlices", false, "tf.op.file_io", "writes a checkpoint" },
-	{ "Restore", false, "tf.op.file_io", "reads a checkpoint" },
-	{ "RestoreV2", false, "tf.op.file_io", "reads a checkpoint" },
-	{ "RestoreSlice", false, "tf.op.file_io", "reads a checkpoint" },
-	{ "MergeV2Checkpoints", false, "tf.op.file_io", "moves and deletes checkpoint files" },
-	/* Python: the op calls back into the Python interpreter that loaded
-	 * the graph (the function is looked up by token at run time). */
-	{ "PyFunc", false, "tf.op.python", "runs Python code" },
-	{ "PyFuncStateless", false, "tf.op.python", "runs Python code" },
-	{ "EagerPyFunc", false, "tf.op.python", "runs Python code" },
-	/* Network: RPC clients and servers, the tf.data service, BigQuery. */
-	{ "Rpc", true, "tf.op.network", "makes or serves RPC calls" },
-	{ "TryRpc", false, "tf.op.network", "makes RPC calls" },
-	{ "DeleteRpcFutureResource", false, "tf.op.network", "makes RPC calls" },
-	{ "DataServiceDataset", true, "tf.op.network", "reads from a tf.data service over the network" },
-	{ "RegisterDataset", true, "tf.op.network", "registers with a tf.data service over the network" },
-	{ "BigQueryReader", false, "tf.op.network", "reads from BigQuery" },
-	{ "GenerateBigQueryReaderPartitions", false, "tf.op.network", "talks to BigQuery" },
-	/* Debug: tensors dumped to debug URLs (file:// or grpc://). */
-	{ "DebugIdentity", true, "tf.op.debug", "writes tensors to debug URLs" },
-	{ "DebugNanCount", false, "tf.op.debug", "writes tensors to debug URLs" },
-	{ "DebugNumericSummary", true, "tf.op.debug", "writes tensors to debug URLs" },
-};
-
-/* The checkpoint ops the saver may hold. */
-static bool is_saver_op(const char *op)
-{
-	static const char *const ops[] = { "Save", "SaveV2", "SaveSlices", "Restore", "RestoreV2", "RestoreSlice",
-		                           "MergeV2Checkpoints" };
-	for (size_t i = 0; i < MSI_ARRAY_LEN(ops); i++)
-		if (strcmp(op, ops[i]) == 0)
-			return true;
-	return false;
-}
-
-static const op_rule *op_rule_of(const char *op)
-{
-	for (size_t i = 0; i < MSI_ARRAY_LEN(OP_RULES); i++) {
-		const op_rule *r = &OP_RULES[i];
-		if (r->prefix ? strncmp(op, r->name, strlen(r->name)) == 0 : strcmp(op, r->name) == 0)
-			return r;
-	}
-	return NULL;
-}
+#include "tf_sm_check.h"
 
 /* ---- a string set over (pointer, length) keys ---- */
-
-typedef struct sset {
-	const char **keys;
-	size_t *lens;
-	size_t cap, n;
-	bool failed;
-} sset;
 
 static uint64_t hash_n(const char *s, size_t n)
 {
@@ -122,7 +28,7 @@ static uint64_t hash_n(const char *s, size_t n)
 	return h;
 }
 
-static bool sset_init(sset *s, size_t n)
+bool tf_sset_init(sset *s, size_t n)
 {
 	memset(s, 0, sizeof *s);
 	size_t cap = 16;
@@ -143,63 +49,63 @@ static bool sset_init(sset *s, size_t n)
 	return true;
 }
 
-static void sset_free(sset *s)
+void tf_sset_free(sset *s)
 {
 	msi_free(s->keys);
 	msi_free(s->lens);
 	memset(s, 0, sizeof *s);
 }
 
+/* The slot holding `k`, or the empty one where it would go: there is
+ * always one, as tf_sset_add never fills the last. */
+static size_t sset_slot(const sset *s, const char *k, size_t n)
+{
+	size_t i = (size_t)hash_n(k, n) & (s->cap - 1);
+	while (s->keys[i] && (s->lens[i] != n || memcmp(s->keys[i], k, n) != 0))
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
 /* Adds a key (not copied); false when it was there already. Sized by
- * sset_init for every key to come, so it never grows. */
-static bool sset_add(sset *s, const char *k, size_t n)
+ * tf_sset_init for every key to come, so it never grows. */
+bool tf_sset_add(sset *s, const char *k, size_t n)
 {
 	if (s->failed || s->n + 1 >= s->cap)
 		return true;
-	size_t i = (size_t)hash_n(k, n) & (s->cap - 1);
-	while (s->keys[i]) {
-		if (s->lens[i] == n && memcmp(s->keys[i], k, n) == 0)
-			return false;
-		i = (i + 1) & (s->cap - 1);
-	}
+	size_t i = sset_slot(s, k, n);
+	if (s->keys[i])
+		return false;
 	s->keys[i] = k;
 	s->lens[i] = n;
 	s->n++;
 	return true;
 }
 
-static bool sset_has(const sset *s, const char *k, size_t n)
+/* False for a set whose init failed (its arrays may be missing). */
+bool tf_sset_has(const sset *s, const char *k, size_t n)
 {
-	if (!s->cap)
+	if (!s->cap || s->failed)
 		return false;
-	size_t i = (size_t)hash_n(k, n) & (s->cap - 1);
-	while (s->keys[i]) {
-		if (s->lens[i] == n && memcmp(s->keys[i], k, n) == 0)
-			return true;
-		i = (i + 1) & (s->cap - 1);
-	}
-	return false;
+	return s->keys[sset_slot(s, k, n)] != NULL;
 }
 
 /* ---- a sorted name → index table (functions, graph nodes) ---- */
 
-typedef struct name_ix {
-	const char *name;
-	size_t index;
-} name_ix;
-
-static int cmp_name_ix(const void *a, const void *b)
+int tf_cmp_name_ix(const void *a, const void *b)
 {
 	return strcmp(((const name_ix *)a)->name, ((const name_ix *)b)->name);
 }
 
-/* The index of `name` in a table sorted by name, or -1. */
-static ssize_t name_ix_find(const name_ix *t, size_t n, const char *name)
+/* The entry of `name` (`len` bytes, not NUL-terminated) in a table sorted
+ * by name, or -1. */
+ssize_t tf_name_ix_findn(const name_ix *t, size_t n, const char *name, size_t len)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(t[mid].name, name);
+		int c = strncmp(t[mid].name, name, len);
+		if (c == 0 && t[mid].name[len] != 0)
+			c = 1;
 		if (c == 0)
 			return (ssize_t)t[mid].index;
 		if (c < 0)
@@ -210,19 +116,15 @@ static ssize_t name_ix_find(const name_ix *t, size_t n, const char *name)
 	return -1;
 }
 
+/* The same for a NUL-terminated name. */
+ssize_t tf_name_ix_find(const name_ix *t, size_t n, const char *name)
+{
+	return tf_name_ix_findn(t, n, name, strlen(name));
+}
+
 /* ---- findings with a cap per code ---- */
 
-typedef struct ck {
-	const tf_sm_doc *d;
-	ms_report *r;
-	const char *file;          /* the graph file's name, for locations */
-	struct { const char *code; size_t n; } counts[24];
-	size_t n_counts;
-	int rc;
-} ck;
-
-static void add(ck *c, const char *code, const char *where, const char *fmt, ...) MSI_PRINTF(4, 5);
-static void add(ck *c, const char *code, const char *where, const char *fmt, ...)
+void tf_ck_add(ck *c, const char *code, const char *where, const char *fmt, ...)
 {
 	size_t k = 0;
 	while (k < c->n_counts && strcmp(c->counts[k].code, code) != 0)
@@ -250,192 +152,62 @@ static void add_overflow(ck *c)
 
 /* ---- meta graph checks ---- */
 
-typedef struct mg_ctx {
-	const tf_meta_graph *mg;
-	size_t index;
-	char where[96];            /* "saved_model.pb:meta_graphs[0]" */
-	sset fn_names;             /* library function names */
-	sset all_nodes;            /* node names of the graph and every function */
-	bool *saver_fn;            /* per function: part of the saver */
-	name_ix *fns;              /* library functions by name */
-	name_ix *nodes;            /* top-level graph nodes by name */
-	sset concrete;             /* concrete_functions keys */
-} mg_ctx;
-
-static const char *fn_label(const tf_function *f)
-{
-	return f ? f->name : "graph";
-}
-
 /* Node names unique, inputs resolvable, ops listed (invariant 3). */
 static void check_body(ck *c, mg_ctx *m, const tf_function *fn, const tf_node *nodes, size_t n)
 {
 	sset names;
 	size_t n_args = fn ? fn->n_args : 0;
-	if (!sset_init(&names, n + n_args)) {
+	if (!tf_sset_init(&names, n + n_args)) {
 		c->rc = MS_ENOMEM;
-		sset_free(&names);
+		tf_sset_free(&names);
 		return;
 	}
 	for (size_t i = 0; i < n_args; i++)
-		sset_add(&names, fn->args[i], strlen(fn->args[i]));
+		tf_sset_add(&names, fn->args[i], strlen(fn->args[i]));
 	for (size_t i = 0; i < n; i++)
-		if (!sset_add(&names, nodes[i].name, strlen(nodes[i].name)))
-			add(c, "tf.node.name_duplicate", m->where, "%s: two nodes are named '%s'", fn_label(fn), nodes[i].name);
+		if (!tf_sset_add(&names, nodes[i].name, strlen(nodes[i].name)))
+			tf_ck_add(c, "tf.node.name_duplicate", m->where, "%s: two nodes are named '%s'", fn_label(fn),
+			          nodes[i].name);
 	sset ops = { 0 };
 	const tf_meta_graph *mg = m->mg;
-	if (!fn && mg->has_op_list && sset_init(&ops, mg->n_op_list))
+	if (!fn && mg->has_op_list && tf_sset_init(&ops, mg->n_op_list))
 		for (size_t i = 0; i < mg->n_op_list; i++)
-			sset_add(&ops, mg->op_list[i], strlen(mg->op_list[i]));
+			tf_sset_add(&ops, mg->op_list[i], strlen(mg->op_list[i]));
 	for (size_t i = 0; i < n; i++) {
 		const tf_node *nd = &nodes[i];
 		for (uint32_t k = 0; k < nd->n_inputs; k++) {
 			const char *start;
 			size_t len = tf_ref_node_len(nd->inputs[k], &start);
-			if (!sset_has(&names, start, len))
-				add(c, "tf.node.input_missing", m->where, "%s: node '%s' (%s) takes input '%s', which names no "
-				    "node%s", fn_label(fn), nd->name, nd->op, nd->inputs[k], fn ? " or argument" : "");
+			if (!tf_sset_has(&names, start, len))
+				tf_ck_add(c, "tf.node.input_missing", m->where, "%s: node '%s' (%s) takes input '%s', which names no "
+				          "node%s", fn_label(fn), nd->name, nd->op, nd->inputs[k], fn ? " or argument" : "");
 		}
 		/* TF2 lists only the ops of the top-level graph (function bodies'
 		 * ops are missing even from valid exports) */
-		if (!fn && mg->has_op_list && !sset_has(&ops, nd->op, strlen(nd->op)) &&
-		    !sset_has(&m->fn_names, nd->op, strlen(nd->op)))
-			add(c, "tf.node.op_unlisted", m->where, "%s: node '%s' runs op '%s', which the meta graph's "
-			    "stripped_op_list does not list and no library function defines", fn_label(fn), nd->name, nd->op);
+		if (!fn && mg->has_op_list && !tf_sset_has(&ops, nd->op, strlen(nd->op)) &&
+		    !tf_sset_has(&m->fn_names, nd->op, strlen(nd->op)))
+			tf_ck_add(c, "tf.node.op_unlisted", m->where, "%s: node '%s' runs op '%s', which the meta graph's "
+			          "stripped_op_list does not list and no library function defines", fn_label(fn), nd->name, nd->op);
 	}
 	if (fn)
 		for (uint32_t k = 0; k < fn->n_rets; k++) {
 			const char *start;
 			size_t len = tf_ref_node_len(fn->rets[k], &start);
-			if (!sset_has(&names, start, len))
-				add(c, "tf.node.input_missing", m->where, "%s: the function returns '%s', which names no node or "
-				    "argument", fn->name, fn->rets[k]);
+			if (!tf_sset_has(&names, start, len))
+				tf_ck_add(c, "tf.node.input_missing", m->where, "%s: the function returns '%s', which names no node or "
+				          "argument", fn->name, fn->rets[k]);
 		}
-	sset_free(&ops);
-	sset_free(&names);
-}
-
-/* A TF1 saver scope: "save/…" or "save_<n>/…", or the scope of the
- * SaverDef's restore op. */
-static bool in_saver_scope(const tf_meta_graph *mg, const char *name)
-{
-	if (strncmp(name, "save/", 5) == 0)
-		return true;
-	if (strncmp(name, "save_", 5) == 0) {
-		const char *p = name + 5;
-		while (*p >= '0' && *p <= '9')
-			p++;
-		if (p > name + 5 && *p == '/')
-			return true;
-	}
-	const char *ro = mg->saver && mg->saver->restore_op_name ? mg->saver->restore_op_name : NULL;
-	const char *slash = ro ? strchr(ro, '/') : NULL;
-	return slash && strncmp(name, ro, (size_t)(slash - ro) + 1) == 0;
-}
-
-static void check_ops(ck *c, mg_ctx *m, const tf_function *fn, bool saver_fn, const tf_node *nodes, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		const tf_node *nd = &nodes[i];
-		const op_rule *rule = op_rule_of(nd->op);
-		if (strcmp(nd->op, "PrintV2") == 0) {
-			/* the default stream is stderr; file://… appends to a file */
-			if (nd->output_stream && strncmp(nd->output_stream, "file://", 7) == 0)
-				add(c, "tf.op.file_io", m->where, "op PrintV2 (node '%s' in %s) appends to the file '%s'", nd->name,
-				    fn_label(fn), nd->output_stream + 7);
-			continue;
-		}
-		if ((strcmp(nd->op, "Copy") == 0 || strcmp(nd->op, "CopyHost") == 0) && nd->n_debug_urls) {
-			/* debug_ops_spec "DebugIdentity;file:///dir;0": the copy
-			 * dumps the tensor through a debug op */
-			add(c, "tf.op.debug", m->where, "op %s (node '%s' in %s) runs debug ops that write to debug URLs "
-			    "('%s')", nd->op, nd->name, fn_label(fn), nd->debug_urls[0]);
-			continue;
-		}
-		if ((strcmp(nd->op, "DecodeProtoV2") == 0 || strcmp(nd->op, "EncodeProto") == 0) &&
-		    nd->descriptor_source && *nd->descriptor_source && strcmp(nd->descriptor_source, "local://") != 0 &&
-		    strncmp(nd->descriptor_source, "bytes://", 8) != 0) {
-			/* anything else is a path to a FileDescriptorSet */
-			add(c, "tf.op.file_io", m->where, "op %s (node '%s' in %s) reads the descriptor file '%s'", nd->op,
-			    nd->name, fn_label(fn), nd->descriptor_source);
-			continue;
-		}
-		if (!rule)
-			continue;
-		if (is_saver_op(nd->op) && (fn ? saver_fn : in_saver_scope(m->mg, nd->name)))
-			continue;
-		if (strcmp(rule->code, "tf.op.debug") == 0 && nd->n_debug_urls)
-			add(c, rule->code, m->where, "op %s (node '%s' in %s) %s, e.g. '%s'", nd->op, nd->name, fn_label(fn),
-			    rule->why, nd->debug_urls[0]);
-		else
-			add(c, rule->code, m->where, "op %s (node '%s' in %s) %s when the graph runs%s", nd->op, nd->name,
-			    fn_label(fn), rule->why, is_saver_op(nd->op) ? ", outside the saver" : "");
-	}
-}
-
-/* TF2's saver: the traced save/restore functions, the functions the
- * object graph names as save/restore functions of saveable objects, and
- * everything they call. */
-static void mark_saver_functions(const mg_ctx *m, bool *saver)
-{
-	const tf_meta_graph *mg = m->mg;
-	size_t nf = mg->n_functions;
-	size_t *stack = nf ? msi_reallocarray(NULL, nf, sizeof *stack) : NULL;
-	size_t top = 0;
-	for (size_t i = 0; i < nf; i++) {
-		const char *n = mg->functions[i].name;
-		if (strncmp(n, "__inference__traced_save_", 25) == 0 || strncmp(n, "__inference__traced_restore_", 28) == 0 ||
-		    strncmp(n, "__inference_save_fn_", 20) == 0 || strncmp(n, "__inference_restore_fn_", 23) == 0)
-			saver[i] = true;
-	}
-	for (size_t o = 0; o < mg->n_objects; o++) {
-		const Tfsm__SavedObject *obj = mg->objects[o];
-		for (size_t s = 0; s < obj->n_saveable_objects; s++) {
-			const Tfsm__SaveableObject *so = obj->saveable_objects[s]->value;
-			int32_t ids[2] = { so && so->has_save_function ? so->save_function : -1,
-				           so && so->has_restore_function ? so->restore_function : -1 };
-			for (int k = 0; k < 2; k++) {
-				if (ids[k] < 0 || (size_t)ids[k] >= mg->n_objects)
-					continue;
-				const Tfsm__SavedObject *fo = mg->objects[ids[k]];
-				if (fo->kind_case != TFSM__SAVED_OBJECT__KIND_FUNCTION)
-					continue;
-				for (size_t q = 0; q < fo->function->n_concrete_functions; q++) {
-					ssize_t fi = name_ix_find(m->fns, mg->n_functions, fo->function->concrete_functions[q]);
-					if (fi >= 0)
-						saver[fi] = true;
-				}
-			}
-		}
-	}
-	if (!stack)
-		return;
-	for (size_t i = 0; i < nf; i++)
-		if (saver[i])
-			stack[top++] = i;
-	while (top) {
-		const tf_function *f = &mg->functions[stack[--top]];
-		for (size_t k = 0; k < f->n_nodes; k++) {
-			const tf_node *nd = &f->nodes[k];
-			for (uint32_t q = 0; q < nd->n_calls; q++) {
-				ssize_t fi = name_ix_find(m->fns, mg->n_functions, nd->calls[q]);
-				if (fi >= 0 && !saver[fi]) {
-					saver[fi] = true;
-					stack[top++] = (size_t)fi;
-				}
-			}
-		}
-	}
-	msi_free(stack);
+	tf_sset_free(&ops);
+	tf_sset_free(&names);
 }
 
 static void check_tensor_name(ck *c, mg_ctx *m, const char *sig, const char *io, const char *key, const char *name)
 {
 	const char *start;
 	size_t len = tf_ref_node_len(name ? name : "", &start);
-	if (!sset_has(&m->all_nodes, start, len))
-		add(c, "tf.signature.tensor_missing", m->where, "signature '%s' %s '%s' names tensor '%s', whose node is in "
-		    "neither the graph nor a function", sig, io, key, name ? name : "");
+	if (!tf_sset_has(&m->all_nodes, start, len))
+		tf_ck_add(c, "tf.signature.tensor_missing", m->where, "signature '%s' %s '%s' names tensor '%s', whose node "
+		          "is in neither the graph nor a function", sig, io, key, name ? name : "");
 }
 
 static void check_tensor_info(ck *c, mg_ctx *m, const char *sig, const char *io, const char *key,
@@ -459,16 +231,16 @@ static void check_tensor_info(ck *c, mg_ctx *m, const char *sig, const char *io,
 			check_tensor_info(c, m, sig, io, key, t->composite_tensor->components[i], depth + 1);
 		return;
 	default:
-		add(c, "tf.signature.invalid", m->where, "signature '%s' %s '%s' has no encoding (no tensor name, sparse "
-		    "or composite tensor)", sig, io, key);
+		tf_ck_add(c, "tf.signature.invalid", m->where, "signature '%s' %s '%s' has no encoding (no tensor name, sparse "
+		          "or composite tensor)", sig, io, key);
 		return;
 	}
 	/* an absent dtype is what TF 0.x wrote: only an explicit INVALID is flagged */
 	if (t->has_dtype && (t->dtype == 0 || t->dtype == 100))
-		add(c, "tf.signature.invalid", m->where, "signature '%s' %s '%s' has dtype DT_INVALID", sig, io, key);
+		tf_ck_add(c, "tf.signature.invalid", m->where, "signature '%s' %s '%s' has dtype DT_INVALID", sig, io, key);
 	if (t->tensor_shape && t->tensor_shape->unknown_rank && t->tensor_shape->n_dim)
-		add(c, "tf.signature.invalid", m->where, "signature '%s' %s '%s' has unknown_rank set and %zu dims", sig,
-		    io, key, t->tensor_shape->n_dim);
+		tf_ck_add(c, "tf.signature.invalid", m->where, "signature '%s' %s '%s' has unknown_rank set and %zu dims", sig,
+		          io, key, t->tensor_shape->n_dim);
 }
 
 static void check_signatures(ck *c, mg_ctx *m)
@@ -490,12 +262,12 @@ static void check_signatures(ck *c, mg_ctx *m)
 
 static void check_function_name(ck *c, mg_ctx *m, size_t node, const char *name)
 {
-	if (!sset_has(&m->concrete, name, strlen(name)))
-		add(c, "tf.object_graph.invalid", m->where, "object %zu names concrete function '%s', which is not in "
-		    "the object graph's concrete_functions", node, name);
-	else if (!sset_has(&m->fn_names, name, strlen(name)))
-		add(c, "tf.object_graph.invalid", m->where, "object %zu names concrete function '%s', which is not in "
-		    "the function library", node, name);
+	if (!tf_sset_has(&m->concrete, name, strlen(name)))
+		tf_ck_add(c, "tf.object_graph.invalid", m->where, "object %zu names concrete function '%s', which is not in "
+		          "the object graph's concrete_functions", node, name);
+	else if (!tf_sset_has(&m->fn_names, name, strlen(name)))
+		tf_ck_add(c, "tf.object_graph.invalid", m->where, "object %zu names concrete function '%s', which is not in "
+		          "the function library", node, name);
 }
 
 /* Invariant 4: references inside the object graph. */
@@ -507,28 +279,30 @@ static void check_object_graph(ck *c, mg_ctx *m)
 		const Tfsm__SavedObject *o = mg->objects[i];
 		for (size_t k = 0; k < o->n_children; k++)
 			if (!o->children[k]->has_node_id || o->children[k]->node_id < 0 || (size_t)o->children[k]->node_id >= n)
-				add(c, "tf.object_graph.invalid", m->where, "object %zu has child '%s' with node id %d, out of "
-				    "range (%zu nodes)", i, o->children[k]->local_name ? o->children[k]->local_name : "",
-				    o->children[k]->node_id, n);
+				tf_ck_add(c, "tf.object_graph.invalid", m->where, "object %zu has child '%s' with node id %d, out of "
+				          "range (%zu nodes)", i, o->children[k]->local_name ? o->children[k]->local_name : "",
+				          o->children[k]->node_id, n);
 		for (size_t k = 0; k < o->n_dependencies; k++)
 			if (o->dependencies[k]->node_id < 0 || (size_t)o->dependencies[k]->node_id >= n)
-				add(c, "tf.object_graph.invalid", m->where, "object %zu has dependency '%s' with node id %d, out "
-				    "of range (%zu nodes)", i, o->dependencies[k]->local_name ? o->dependencies[k]->local_name : "",
-				    o->dependencies[k]->node_id, n);
+				tf_ck_add(c, "tf.object_graph.invalid", m->where, "object %zu has dependency '%s' with node id %d, "
+				          "out of range (%zu nodes)", i,
+				          o->dependencies[k]->local_name ? o->dependencies[k]->local_name : "",
+				          o->dependencies[k]->node_id, n);
 		for (size_t k = 0; k < o->n_slot_variables; k++) {
 			const Tfsm__SlotVariableReference *s = o->slot_variables[k];
 			if (s->original_variable_node_id < 0 || (size_t)s->original_variable_node_id >= n ||
 			    s->slot_variable_node_id < 0 || (size_t)s->slot_variable_node_id >= n)
-				add(c, "tf.object_graph.invalid", m->where, "object %zu has slot variable '%s' with node ids %d/%d, "
-				    "out of range (%zu nodes)", i, s->slot_name ? s->slot_name : "", s->original_variable_node_id,
-				    s->slot_variable_node_id, n);
+				tf_ck_add(c, "tf.object_graph.invalid", m->where, "object %zu has slot variable '%s' with node ids "
+				          "%d/%d, out of range (%zu nodes)", i, s->slot_name ? s->slot_name : "",
+				          s->original_variable_node_id, s->slot_variable_node_id, n);
 		}
 		for (size_t k = 0; k < o->n_saveable_objects; k++) {
 			const Tfsm__SaveableObject *so = o->saveable_objects[k]->value;
 			if (so && ((so->has_save_function && (so->save_function < 0 || (size_t)so->save_function >= n)) ||
 			           (so->has_restore_function && (so->restore_function < 0 || (size_t)so->restore_function >= n))))
-				add(c, "tf.object_graph.invalid", m->where, "object %zu has saveable object '%s' whose functions are "
-				    "out of range (%zu nodes)", i, o->saveable_objects[k]->key ? o->saveable_objects[k]->key : "", n);
+				tf_ck_add(c, "tf.object_graph.invalid", m->where, "object %zu has saveable object '%s' whose "
+				          "functions are out of range (%zu nodes)", i,
+				          o->saveable_objects[k]->key ? o->saveable_objects[k]->key : "", n);
 		}
 		switch (o->kind_case) {
 		case TFSM__SAVED_OBJECT__KIND_FUNCTION:
@@ -541,8 +315,8 @@ static void check_object_graph(ck *c, mg_ctx *m)
 			break;
 		case TFSM__SAVED_OBJECT__KIND_ASSET:
 			if (o->asset->asset_file_def_index < 0 || (size_t)o->asset->asset_file_def_index >= mg->n_assets)
-				add(c, "tf.asset.invalid", m->where, "object %zu is asset %d, but the meta graph has %zu "
-				    "asset_file_def entries", i, o->asset->asset_file_def_index, mg->n_assets);
+				tf_ck_add(c, "tf.asset.invalid", m->where, "object %zu is asset %d, but the meta graph has %zu "
+				          "asset_file_def entries", i, o->asset->asset_file_def_index, mg->n_assets);
 			break;
 		default:
 			break;
@@ -550,13 +324,14 @@ static void check_object_graph(ck *c, mg_ctx *m)
 	}
 	for (size_t i = 0; i < mg->n_concrete; i++) {
 		const char *key = mg->concrete[i]->key ? mg->concrete[i]->key : "";
-		if (!sset_has(&m->fn_names, key, strlen(key)))
-			add(c, "tf.object_graph.invalid", m->where, "concrete function '%s' is not in the function library", key);
+		if (!tf_sset_has(&m->fn_names, key, strlen(key)))
+			tf_ck_add(c, "tf.object_graph.invalid", m->where, "concrete function '%s' is not in the function library",
+			          key);
 		const Tfsm__SavedConcreteFunction *cf = mg->concrete[i]->value;
 		for (size_t k = 0; cf && k < cf->n_bound_inputs; k++)
 			if (cf->bound_inputs[k] < 0 || (size_t)cf->bound_inputs[k] >= n)
-				add(c, "tf.object_graph.invalid", m->where, "concrete function '%s' binds input node %d, out of "
-				    "range (%zu nodes)", key, cf->bound_inputs[k], n);
+				tf_ck_add(c, "tf.object_graph.invalid", m->where, "concrete function '%s' binds input node %d, out of "
+				          "range (%zu nodes)", key, cf->bound_inputs[k], n);
 	}
 }
 
@@ -579,187 +354,18 @@ static void check_assets(ck *c, mg_ctx *m)
 	for (size_t i = 0; i < m->mg->n_assets; i++) {
 		const char *f = m->mg->assets[i]->filename;
 		if (!f || !*f) {
-			add(c, "tf.asset.invalid", m->where, "asset_file_def %zu has no file name", i);
+			tf_ck_add(c, "tf.asset.invalid", m->where, "asset_file_def %zu has no file name", i);
 			continue;
 		}
 		bool dots = strcmp(f, "..") == 0 || strncmp(f, "../", 3) == 0 || strstr(f, "/../") ||
 		            (strlen(f) >= 3 && strcmp(f + strlen(f) - 3, "/..") == 0);
 		if (f[0] == '/' || strchr(f, '\\') || dots) {
-			add(c, "tf.asset.invalid", m->where, "asset_file_def %zu names '%s', which leaves assets/", i, f);
+			tf_ck_add(c, "tf.asset.invalid", m->where, "asset_file_def %zu names '%s', which leaves assets/", i, f);
 			continue;
 		}
 		if (cn && !listing_has(cn, c->d->dir, "assets/", f))
-			add(c, "tf.asset.missing", m->where, "asset file '%s' is not in assets/", f);
+			tf_ck_add(c, "tf.asset.missing", m->where, "asset file '%s' is not in assets/", f);
 	}
-}
-
-static bool meta_uses_variables(const tf_meta_graph *mg)
-{
-	for (size_t i = 0; i < mg->n_objects; i++)
-		if (mg->objects[i]->kind_case == TFSM__SAVED_OBJECT__KIND_VARIABLE)
-			return true;
-	for (size_t i = 0; i < mg->n_nodes; i++)
-		if (strcmp(mg->nodes[i].op, "RestoreV2") == 0 || strcmp(mg->nodes[i].op, "RestoreSlice") == 0 ||
-		    strcmp(mg->nodes[i].op, "Restore") == 0)
-			return true;
-	return false;
-}
-
-static int base_dtype(int dt) { return dt > 100 ? dt - 100 : dt; }
-
-/* TF1: the variable names a RestoreV2 op reads (its tensor_names Const). */
-/* The entry of `name` (`len` bytes, not NUL-terminated) in a table sorted
- * by name, or -1. */
-static ssize_t name_ix_findn(const name_ix *t, size_t n, const char *name, size_t len)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strncmp(t[mid].name, name, len);
-		if (c == 0 && t[mid].name[len] != 0)
-			c = 1;
-		if (c == 0)
-			return (ssize_t)t[mid].index;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return -1;
-}
-
-static bool is_variable_op(const char *op)
-{
-	return strcmp(op, "VariableV2") == 0 || strcmp(op, "Variable") == 0 || strcmp(op, "VarHandleOp") == 0;
-}
-
-/* TF1 variables: the node named like the checkpoint key holds the shape. */
-static void check_variable_shape(ck *c, mg_ctx *m, const char *key, const tf_bundle_entry *e)
-{
-	ssize_t vi = name_ix_find(m->nodes, m->mg->n_nodes, key);
-	const tf_node *v = vi >= 0 ? &m->mg->nodes[vi] : NULL;
-	if (!v || !is_variable_op(v->op) || !v->has_shape || v->shape_unknown_rank || e->unknown_rank)
-		return;
-	bool same = v->shape_rank == e->rank;
-	for (uint32_t q = 0; same && q < v->shape_rank; q++)
-		same = v->shape[q] < 0 || e->dims[q] < 0 || v->shape[q] == e->dims[q];
-	if (!same)
-		add(c, "tf.variable.mismatch", m->where, "variable '%s' has rank %u in the graph and rank %u in the bundle, "
-		    "or a dimension differs", key, v->shape_rank, e->rank);
-}
-
-/* The variables a graph's or function's RestoreV2 ops read: the strings of
- * the Const feeding their tensor_names input (TF1 savers in the graph, TF2
- * ones in __inference__traced_restore_*). */
-static void check_restore_ops(ck *c, mg_ctx *m, const tf_bundle *b, const tf_function *fn, const tf_node *nodes,
-                              size_t n)
-{
-	bool any = false;
-	for (size_t i = 0; i < n && !any; i++)
-		any = strcmp(nodes[i].op, "RestoreV2") == 0;
-	if (!any)
-		return;
-	name_ix *ix = fn ? msi_reallocarray(NULL, n, sizeof *ix) : m->nodes;
-	if (!ix) {
-		c->rc = MS_ENOMEM;
-		return;
-	}
-	if (fn) {
-		for (size_t i = 0; i < n; i++)
-			ix[i] = (name_ix){ nodes[i].name, i };
-		qsort(ix, n, sizeof *ix, cmp_name_ix);
-	}
-	for (size_t i = 0; i < n; i++) {
-		const tf_node *nd = &nodes[i];
-		if (strcmp(nd->op, "RestoreV2") != 0 || nd->n_inputs < 2)
-			continue;
-		const char *start;
-		size_t len = tf_ref_node_len(nd->inputs[1], &start);
-		ssize_t ni = name_ix_findn(ix, n, start, len);
-		const tf_node *names = ni >= 0 ? &nodes[ni] : NULL;
-		if (!names || strcmp(names->op, "Const") != 0)
-			continue;
-		for (uint32_t k = 0; k < names->n_strings; k++) {
-			const tf_bundle_entry *e = tf_bundle_find(b, names->strings[k]);
-			if (!e) {
-				add(c, "tf.variable.missing", m->where, "restore op '%s' in %s reads variable '%s', which is not in "
-				    "variables/variables.index", nd->name, fn_label(fn), names->strings[k]);
-				continue;
-			}
-			if (k < nd->n_dtypes && base_dtype(nd->dtypes[k]) != base_dtype(e->dtype)) {
-				char b1[24], b2[24];
-				add(c, "tf.variable.mismatch", m->where, "restore op '%s' in %s reads '%s' as %s; the bundle holds "
-				    "%s", nd->name, fn_label(fn), names->strings[k], tf_sm_dtype_name(nd->dtypes[k], b1),
-				    tf_sm_dtype_name(e->dtype, b2));
-			}
-			if (!fn)
-				check_variable_shape(c, m, names->strings[k], e);
-		}
-	}
-	if (fn)
-		msi_free(ix);
-}
-
-/* TF2: the checkpoint's object graph names each variable's key; node i
- * of it is node i of the SavedObjectGraph. */
-static void check_object_variables(ck *c, mg_ctx *m, const tf_bundle *b)
-{
-	const tf_sm_doc *d = c->d;
-	uint8_t *buf = NULL;
-	size_t len = 0;
-	if (!tf_bundle_find(b, TF_OBJECT_GRAPH_KEY))
-		return;
-	if (tf_bundle_read_object_graph(b, d->v->container, d->bundle_prefix, &buf, &len) != MS_OK)
-		return; /* the bundle's own checks report it */
-	Tfsm__TrackableObjectGraph *g = (Tfsm__TrackableObjectGraph *)tf_sm_decode_small(
-		&tfsm__trackable_object_graph__descriptor, buf, len);
-	msi_free(buf);
-	if (!g)
-		return;
-	const tf_meta_graph *mg = m->mg;
-	for (size_t i = 0; i < mg->n_objects; i++) {
-		if (mg->objects[i]->kind_case != TFSM__SAVED_OBJECT__KIND_VARIABLE)
-			continue;
-		bool value = false;
-		for (size_t k = 0; i < g->n_nodes && k < g->nodes[i]->n_attributes && !value; k++)
-			value = g->nodes[i]->attributes[k]->name &&
-			        strcmp(g->nodes[i]->attributes[k]->name, "VARIABLE_VALUE") == 0;
-		if (!value)
-			add(c, "tf.variable.missing", m->where, "object %zu is variable '%s', but the checkpoint's object "
-			    "graph gives it no VARIABLE_VALUE", i, mg->objects[i]->variable->name ?
-			    mg->objects[i]->variable->name : "");
-	}
-	for (size_t i = 0; i < g->n_nodes; i++) {
-		const Tfsm__TrackableObjectGraph__TrackableObject *t = g->nodes[i];
-		for (size_t k = 0; k < t->n_attributes; k++) {
-			const char *key = t->attributes[k]->checkpoint_key;
-			if (!key || !t->attributes[k]->name || strcmp(t->attributes[k]->name, "VARIABLE_VALUE") != 0)
-				continue;
-			const tf_bundle_entry *e = tf_bundle_find(b, key);
-			if (!e) {
-				add(c, "tf.variable.missing", m->where, "object %zu's variable is saved under '%s', which is not "
-				    "in variables/variables.index", i, key);
-				continue;
-			}
-			if (i >= mg->n_objects || mg->objects[i]->kind_case != TFSM__SAVED_OBJECT__KIND_VARIABLE)
-				continue;
-			const Tfsm__SavedVariable *sv = mg->objects[i]->variable;
-			char b1[24], b2[24];
-			if (sv->has_dtype && base_dtype(sv->dtype) != base_dtype(e->dtype))
-				add(c, "tf.variable.mismatch", m->where, "variable '%s' (object %zu) is %s in the object graph and %s "
-				    "in the bundle", key, i, tf_sm_dtype_name(sv->dtype, b1), tf_sm_dtype_name(e->dtype, b2));
-			const Tfsm__TensorShapeProto *s = sv->shape;
-			if (s && !s->unknown_rank && !e->unknown_rank) {
-				bool same = s->n_dim == e->rank;
-				for (size_t q = 0; same && q < s->n_dim; q++)
-					same = s->dim[q]->size < 0 || e->dims[q] < 0 || s->dim[q]->size == e->dims[q];
-				if (!same)
-					add(c, "tf.variable.mismatch", m->where, "variable '%s' (object %zu) has rank %zu in the object "
-					    "graph and rank %u in the bundle, or a dimension differs", key, i, s->n_dim, e->rank);
-			}
-		}
-	}
-	protobuf_c_message_free_unpacked(&g->base, NULL);
 }
 
 static void check_meta_graph(ck *c, size_t index)
@@ -774,34 +380,34 @@ static void check_meta_graph(ck *c, size_t index)
 	for (size_t i = 0; i < mg->n_functions; i++)
 		total += mg->functions[i].n_nodes;
 	m.saver_fn = msi_calloc(mg->n_functions ? mg->n_functions : 1, sizeof *m.saver_fn);
-	if (!m.saver_fn || total > SIZE_MAX / 4 || !sset_init(&m.fn_names, mg->n_functions) ||
-	    !sset_init(&m.all_nodes, (size_t)total)) {
+	if (!m.saver_fn || total > SIZE_MAX / 4 || !tf_sset_init(&m.fn_names, mg->n_functions) ||
+	    !tf_sset_init(&m.all_nodes, (size_t)total)) {
 		c->rc = MS_ENOMEM;
 		goto out;
 	}
 	m.fns = msi_reallocarray(NULL, mg->n_functions ? mg->n_functions : 1, sizeof *m.fns);
 	m.nodes = msi_reallocarray(NULL, mg->n_nodes ? mg->n_nodes : 1, sizeof *m.nodes);
-	if (!m.fns || !m.nodes || !sset_init(&m.concrete, mg->n_concrete)) {
+	if (!m.fns || !m.nodes || !tf_sset_init(&m.concrete, mg->n_concrete)) {
 		c->rc = MS_ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < mg->n_functions; i++) {
-		sset_add(&m.fn_names, mg->functions[i].name, strlen(mg->functions[i].name));
+		tf_sset_add(&m.fn_names, mg->functions[i].name, strlen(mg->functions[i].name));
 		m.fns[i] = (name_ix){ mg->functions[i].name, i };
 	}
-	qsort(m.fns, mg->n_functions, sizeof *m.fns, cmp_name_ix);
+	qsort(m.fns, mg->n_functions, sizeof *m.fns, tf_cmp_name_ix);
 	for (size_t i = 0; i < mg->n_nodes; i++)
 		m.nodes[i] = (name_ix){ mg->nodes[i].name, i };
-	qsort(m.nodes, mg->n_nodes, sizeof *m.nodes, cmp_name_ix);
+	qsort(m.nodes, mg->n_nodes, sizeof *m.nodes, tf_cmp_name_ix);
 	for (size_t i = 0; i < mg->n_concrete; i++)
 		if (mg->concrete[i]->key)
-			sset_add(&m.concrete, mg->concrete[i]->key, strlen(mg->concrete[i]->key));
+			tf_sset_add(&m.concrete, mg->concrete[i]->key, strlen(mg->concrete[i]->key));
 	for (size_t i = 0; i < mg->n_nodes; i++)
-		sset_add(&m.all_nodes, mg->nodes[i].name, strlen(mg->nodes[i].name));
+		tf_sset_add(&m.all_nodes, mg->nodes[i].name, strlen(mg->nodes[i].name));
 	for (size_t f = 0; f < mg->n_functions; f++)
 		for (size_t i = 0; i < mg->functions[f].n_nodes; i++)
-			sset_add(&m.all_nodes, mg->functions[f].nodes[i].name, strlen(mg->functions[f].nodes[i].name));
-	mark_saver_functions(&m, m.saver_fn);
+			tf_sset_add(&m.all_nodes, mg->functions[f].nodes[i].name, strlen(mg->functions[f].nodes[i].name));
+	tf_ck_mark_saver_functions(&m, m.saver_fn);
 
 	/* after a wire error the graphs are partial: the op rules still hold
 	 * for what was read, references into the lost part would only echo
@@ -809,35 +415,35 @@ static void check_meta_graph(ck *c, size_t index)
 	bool partial = c->d->sm->error.code != NULL;
 	if (!partial)
 		check_body(c, &m, NULL, mg->nodes, mg->n_nodes);
-	check_ops(c, &m, NULL, false, mg->nodes, mg->n_nodes);
+	tf_ck_ops(c, &m, NULL, false, mg->nodes, mg->n_nodes);
 	for (size_t f = 0; f < mg->n_functions; f++) {
 		const tf_function *fn = &mg->functions[f];
 		if (!partial)
 			check_body(c, &m, fn, fn->nodes, fn->n_nodes);
-		check_ops(c, &m, fn, m.saver_fn[f], fn->nodes, fn->n_nodes);
+		tf_ck_ops(c, &m, fn, m.saver_fn[f], fn->nodes, fn->n_nodes);
 	}
 	if (partial)
 		goto out;
 	check_signatures(c, &m);
 	check_object_graph(c, &m);
 	check_assets(c, &m);
-	if (c->d->v->container && !c->d->bundle_prefix && meta_uses_variables(mg))
-		add(c, "tf.variables.missing", m.where, "the graph restores variables, but there is no "
-		    "variables/variables.index");
+	if (c->d->v->container && !c->d->bundle_prefix && tf_ck_meta_uses_variables(mg))
+		tf_ck_add(c, "tf.variables.missing", m.where, "the graph restores variables, but there is no "
+		          "variables/variables.index");
 	if (c->d->bundle) {
-		check_restore_ops(c, &m, c->d->bundle, NULL, mg->nodes, mg->n_nodes);
+		tf_ck_restore_ops(c, &m, c->d->bundle, NULL, mg->nodes, mg->n_nodes);
 		for (size_t f = 0; f < mg->n_functions && c->rc == MS_OK; f++)
-			check_restore_ops(c, &m, c->d->bundle, &mg->functions[f], mg->functions[f].nodes,
+			tf_ck_restore_ops(c, &m, c->d->bundle, &mg->functions[f], mg->functions[f].nodes,
 			                  mg->functions[f].n_nodes);
-		check_object_variables(c, &m, c->d->bundle);
+		tf_ck_object_variables(c, &m, c->d->bundle);
 	}
 out:
 	msi_free(m.fns);
 	msi_free(m.nodes);
-	sset_free(&m.concrete);
+	tf_sset_free(&m.concrete);
 	msi_free(m.saver_fn);
-	sset_free(&m.fn_names);
-	sset_free(&m.all_nodes);
+	tf_sset_free(&m.fn_names);
+	tf_sset_free(&m.all_nodes);
 }
 
 /* Tag sets unique across meta graphs (invariant 1), order-insensitive:
@@ -900,8 +506,8 @@ static void check_tag_sets(ck *c, const tf_savedmodel *m)
 		qsort(keys, m->n_metas, sizeof *keys, cmp_tag_key);
 		for (size_t i = 1; i < m->n_metas; i++)
 			if (keys[i].len == keys[i - 1].len && memcmp(keys[i].key, keys[i - 1].key, keys[i].len) == 0)
-				add(c, "tf.meta_graph.tags_duplicate", c->file, "meta graphs %zu and %zu have the same tags",
-				    keys[i - 1].meta, keys[i].meta);
+				tf_ck_add(c, "tf.meta_graph.tags_duplicate", c->file, "meta graphs %zu and %zu have the same tags",
+				          keys[i - 1].meta, keys[i].meta);
 	}
 	for (size_t i = 0; i < m->n_metas; i++)
 		msi_free(keys[i].key);
@@ -979,8 +585,8 @@ static void check_keras_metadata(ck *c)
 	if (!d->keras.present)
 		return;
 	if (d->keras.error || !d->keras.parsed) {
-		add(c, "tf.keras_metadata.invalid", "keras_metadata.pb", "%s",
-		    d->keras.error ? d->keras.error : "keras_metadata.pb does not parse");
+		tf_ck_add(c, "tf.keras_metadata.invalid", "keras_metadata.pb", "%s",
+		          d->keras.error ? d->keras.error : "keras_metadata.pb does not parse");
 		return;
 	}
 	msi_container *cn = d->v->container;
@@ -1042,17 +648,17 @@ int tf_sm_check(const tf_sm_doc *d, msi_validate_ctx *ctx)
 			msi_report_add(c.r, m->error.code, c.file, "%s", m->error.message);
 		/* after a wire error, a missing version or meta graph is only its echo */
 		if (m->has_schema_version ? m->schema_version != 1 : !m->error.code)
-			add(&c, "tf.schema_version", c.file, "saved_model_schema_version is %lld, not 1",
-			    (long long)(m->has_schema_version ? m->schema_version : 0));
+			tf_ck_add(&c, "tf.schema_version", c.file, "saved_model_schema_version is %lld, not 1",
+			          (long long)(m->has_schema_version ? m->schema_version : 0));
 		if (!m->n_metas && !m->error.code)
-			add(&c, "tf.meta_graph.missing", c.file, "the SavedModel holds no MetaGraphDef");
+			tf_ck_add(&c, "tf.meta_graph.missing", c.file, "the SavedModel holds no MetaGraphDef");
 		if (!m->error.code)
 			check_tag_sets(&c, m);
 		for (size_t i = 0; i < m->n_metas && c.rc == MS_OK; i++)
 			check_meta_graph(&c, i);
 	}
 	if (d->fingerprint_bad)
-		add(&c, "tf.fingerprint.invalid", "fingerprint.pb", "fingerprint.pb does not parse as a FingerprintDef");
+		tf_ck_add(&c, "tf.fingerprint.invalid", "fingerprint.pb", "fingerprint.pb does not parse as a FingerprintDef");
 	if (d->bundle_findings)
 		for (size_t i = 0; i < d->bundle_findings->count; i++) {
 			const msi_finding *f = &d->bundle_findings->items[i];
@@ -1067,4 +673,14 @@ int tf_sm_check(const tf_sm_doc *d, msi_validate_ctx *ctx)
 	check_keras_metadata(&c);
 	add_overflow(&c);
 	return c.rc == MS_OK ? MS_OK : msi_error(c.rc, "out of memory");
+}
+
+int tf_sm_validate(const msi_view *v, msi_validate_ctx *ctx)
+{
+	tf_sm_doc d;
+	int rc = tf_sm_load(v, &d);
+	if (rc == MS_OK)
+		rc = tf_sm_check(&d, ctx);
+	tf_sm_doc_free(&d);
+	return rc;
 }

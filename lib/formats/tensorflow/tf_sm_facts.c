@@ -722,3 +722,13 @@ int tf_sm_write_facts(const tf_sm_doc *d, const char *kind, msi_inspect_out *out
 	}
 	return MS_OK;
 }
+
+int tf_sm_inspect(const msi_view *v, const char *kind, msi_inspect_out *out)
+{
+	tf_sm_doc d;
+	int rc = tf_sm_load(v, &d);
+	if (rc == MS_OK)
+		rc = tf_sm_write_facts(&d, kind, out);
+	tf_sm_doc_free(&d);
+	return rc;
+}
