@@ -680,7 +680,7 @@ static void free_arena(pv_arena *a)
 	pvm_chunk *c = a->head;
 	while (c) {
 		pvm_chunk *next = c->next;
-		msi_free(c);
+		msi_big_free(c, c->bytes);
 		c = next;
 	}
 	msi_free(a);

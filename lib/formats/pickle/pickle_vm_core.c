@@ -139,8 +139,10 @@ bool msi_pvm_budget(vm *v, uint64_t add)
 void *msi_pvm_alloc_slow(vm *v, size_t size)
 {
 	pv_arena *a = v->ar;
+	/* regular chunks are a->next bytes with their header, so the big ones
+	 * fill whole huge pages */
 	bool big = size > a->next / 4;
-	size_t want = big ? size : a->next;
+	size_t want = big ? size : a->next - sizeof(pvm_chunk);
 	if (size > SIZE_MAX / 2) {
 		msi_pvm_halt(v, F_LIMIT, "a block of %zu bytes at offset %llu is more than memory holds", size,
 			     (ull)v->at);
@@ -148,11 +150,12 @@ void *msi_pvm_alloc_slow(vm *v, size_t size)
 	}
 	if (!msi_pvm_budget(v, want))
 		return NULL;
-	pvm_chunk *n = msi_malloc(sizeof *n + want);
+	pvm_chunk *n = msi_big_alloc(sizeof *n + want);
 	if (!n) {
 		msi_pvm_fail_rc(v, MS_ENOMEM);
 		return NULL;
 	}
+	n->bytes = sizeof *n + want;
 	if (big && a->head) {
 		n->next = a->head->next;
 		a->head->next = n;

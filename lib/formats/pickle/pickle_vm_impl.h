@@ -42,6 +42,7 @@ typedef struct msi_pvm vm;
 
 typedef struct pvm_chunk {
 	struct pvm_chunk *next;
+	size_t bytes; /* the whole block, this header included (msi_big_free needs it) */
 	_Alignas(16) unsigned char data[];
 } pvm_chunk;
 

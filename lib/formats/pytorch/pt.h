@@ -63,6 +63,8 @@ typedef struct pt_tensors {
 	struct pt_chunk *chunks; /* keys and shapes */
 	const msi_pv *fn_node;   /* last GLOBAL node found to be a plain rebuild function */
 	const char *fn_name;
+	const msi_pv *module_node;     /* last module class node (TorchScript), with its lists */
+	const struct pt_class *module_class;
 	const msi_pv *class_node;/* last storage class node, with its dtype */
 	const char *class_dtype;
 	uint32_t class_size;
@@ -75,6 +77,11 @@ typedef struct pt_class_lists pt_class_lists;
 
 void pt_tensors_init(pt_tensors *t, ms_report *r, const char *where);
 void pt_tensors_free(pt_tensors *t);
+/* Room for about `storages` storages and tensors up front (an archive says
+ * how many data/ records it has): thousands of tensors then cost no
+ * doubling copies. Only a hint: the arrays still grow past it, and a false
+ * return (out of memory) leaves them to grow as before. */
+bool pt_tensors_reserve(pt_tensors *t, size_t storages);
 /* Walks a torch.save object (dicts, lists, tuples, objects' state) and
  * collects its tensors under dotted keys. `legacy` takes the 6-tuple ids of
  * the legacy format. */

@@ -164,9 +164,13 @@ static uint64_t hash_str(const char *s, bool constants)
 	return msi_fnv1a_str(constants ? 0x9e3779b97f4a7c15u : MSI_FNV_OFFSET, s);
 }
 
-static bool index_grow(pt_tensors *t)
+/* Rehashes into at least `want` slots (a power of two, at least twice the
+ * capacity it had). */
+static bool index_grow_to(pt_tensors *t, size_t want)
 {
 	size_t cap = t->index_cap ? t->index_cap * 2 : 64;
+	while (cap < want)
+		cap *= 2;
 	size_t *idx = msi_calloc(cap, sizeof *idx);
 	if (!idx)
 		return false;
@@ -183,11 +187,35 @@ static bool index_grow(pt_tensors *t)
 	return true;
 }
 
+/* A hint sized from the archive, which a hostile file can inflate only as
+ * far as its own record count: capped so it never costs more than the
+ * listing itself. */
+#define RESERVE_MAX (1u << 20)
+
+bool pt_tensors_reserve(pt_tensors *t, size_t storages)
+{
+	if (storages > RESERVE_MAX)
+		storages = RESERVE_MAX;
+	if (storages <= t->cap_storages && storages <= t->cap_tensors)
+		return true;
+	pt_storage *s = msi_reallocarray(t->storages, storages, sizeof *s);
+	if (!s)
+		return false;
+	t->storages = s;
+	t->cap_storages = storages;
+	pt_tensor *x = msi_reallocarray(t->tensors, storages, sizeof *x);
+	if (!x)
+		return false;
+	t->tensors = x;
+	t->cap_tensors = storages;
+	return t->index_cap >= 2 * (storages + 1) || index_grow_to(t, 2 * (storages + 1));
+}
+
 /* The storage for `key`, added when new; SIZE_MAX on OOM. */
 static size_t storage_find_or_add(pt_tensors *t, const char *key, bool constants, bool *is_new)
 {
 	*is_new = false;
-	if ((t->nstorages + 1) * 2 > t->index_cap && !index_grow(t)) {
+	if ((t->nstorages + 1) * 2 > t->index_cap && !index_grow_to(t, 0)) {
 		t->failed = true;
 		return SIZE_MAX;
 	}
@@ -565,7 +593,15 @@ static void walk_module(pt_tensors *t, const msi_pv *v, pt_path *path, const pt_
 		walk_save(t, v, path, depth, false, false); /* tensors inside lists, dicts, tuples */
 		return;
 	}
-	const pt_class *cls = lists ? pt_class_lists_find(lists, m, n) : NULL;
+	/* the modules of one class share its memoized GLOBAL node: one lookup */
+	const pt_class *cls;
+	if (v->u.call.callable == t->module_node) {
+		cls = t->module_class;
+	} else {
+		cls = lists ? pt_class_lists_find(lists, m, n) : NULL;
+		t->module_node = v->u.call.callable;
+		t->module_class = cls;
+	}
 	const msi_pv *state = v->state;
 	char part[256];
 	for (uint32_t i = 0; i < state->npairs && !t->failed; i++) {

@@ -197,7 +197,9 @@ typedef struct pt_doc {
 	pt_tensors tensors;
 	pt_class_lists *lists;
 	strset globals;
+	const char **rec_names;   /* per entry: its record name (rec_name), worked out once */
 	size_t *rec_index;        /* hash of record names -> entry index + 1 */
+	uint32_t *rec_hashes;     /* per entry: the hash of its record name, compared before the names */
 	size_t rec_cap;
 	uint8_t *referenced;      /* per entry: a storage names it */
 	size_t storage_records;
@@ -256,7 +258,7 @@ static void strset_free(strset *s)
 
 /* The record name of an entry: its name without the "<prefix>/", or NULL
  * when it is not under the prefix (or is no regular file). */
-static const char *rec_name(const pt_doc *d, const msi_entry *e)
+static const char *rec_name_of(const pt_doc *d, const msi_entry *e)
 {
 	if (e->type != MSI_ENTRY_FILE)
 		return NULL;
@@ -267,6 +269,13 @@ static const char *rec_name(const pt_doc *d, const msi_entry *e)
 	return e->name + d->plen + 1;
 }
 
+/* Every walk over the members asks for record names, several times each:
+ * they are worked out once, with their hashes, when the index is built. */
+static const char *rec_name(const pt_doc *d, const msi_entry *e)
+{
+	return d->rec_names ? d->rec_names[e - d->c->entries] : rec_name_of(d, e);
+}
+
 static bool build_rec_index(pt_doc *d)
 {
 	size_t cap = 16;
@@ -274,14 +283,19 @@ static bool build_rec_index(pt_doc *d)
 		cap *= 2;
 	d->rec_index = msi_calloc(cap, sizeof *d->rec_index);
 	d->referenced = msi_calloc(d->c->count + 1, 1);
-	if (!d->rec_index || !d->referenced)
+	d->rec_names = msi_calloc(d->c->count + 1, sizeof *d->rec_names);
+	d->rec_hashes = msi_calloc(d->c->count + 1, sizeof *d->rec_hashes);
+	if (!d->rec_index || !d->referenced || !d->rec_names || !d->rec_hashes)
 		return false;
 	d->rec_cap = cap;
 	for (size_t i = 0; i < d->c->count; i++) {
-		const char *n = rec_name(d, &d->c->entries[i]);
+		const char *n = rec_name_of(d, &d->c->entries[i]);
+		d->rec_names[i] = n;
 		if (!n)
 			continue;
-		size_t j = (size_t)msi_fnv1a_str(MSI_FNV_OFFSET, n) & (cap - 1);
+		uint64_t h = msi_fnv1a_str(MSI_FNV_OFFSET, n);
+		d->rec_hashes[i] = (uint32_t)(h >> 32);
+		size_t j = (size_t)h & (cap - 1);
 		while (d->rec_index[j])
 			j = (j + 1) & (cap - 1);
 		d->rec_index[j] = i + 1;
@@ -294,22 +308,29 @@ static ssize_t find_rec(const pt_doc *d, const char *name)
 {
 	if (!d->rec_cap)
 		return -1;
-	size_t j = (size_t)msi_fnv1a_str(MSI_FNV_OFFSET, name) & (d->rec_cap - 1);
+	uint64_t h = msi_fnv1a_str(MSI_FNV_OFFSET, name);
+	size_t j = (size_t)h & (d->rec_cap - 1);
 	ssize_t found = -1;
 	while (d->rec_index[j]) {
 		size_t i = d->rec_index[j] - 1;
-		const char *n = rec_name(d, &d->c->entries[i]);
-		if (n && strcmp(n, name) == 0 && (found < 0 || (ssize_t)i < found))
+		const char *n = d->rec_names[i];
+		if (d->rec_hashes[i] == (uint32_t)(h >> 32) && n && strcmp(n, name) == 0 &&
+		    (found < 0 || (ssize_t)i < found))
 			found = (ssize_t)i;
 		j = (j + 1) & (d->rec_cap - 1);
 	}
 	return found;
 }
 
+static bool ends_with_n(const char *s, size_t n, const char *suffix)
+{
+	size_t m = strlen(suffix);
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
 static bool ends_with(const char *s, const char *suffix)
 {
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && strcmp(s + n - m, suffix) == 0;
+	return ends_with_n(s, strlen(s), suffix);
 }
 
 /* Reads a small text record (trailing newline and spaces dropped). */
@@ -598,6 +619,8 @@ static void doc_free(pt_doc *d)
 	pt_class_lists_free(d->lists);
 	strset_free(&d->globals);
 	msi_free(d->rec_index);
+	msi_free(d->rec_names);
+	msi_free(d->rec_hashes);
 	msi_free(d->referenced);
 }
 
@@ -657,11 +680,12 @@ static int doc_load(pt_doc *d)
 		const char *n = rec_name(d, e);
 		if (!n || (ssize_t)i == d->rec_data || (ssize_t)i == d->rec_constants || e->unsafe)
 			continue;
-		bool by_name = ends_with(n, ".pkl") || ends_with(n, ".debug_pkl");
+		size_t len = strlen(n);
+		bool by_name = ends_with_n(n, len, ".pkl") || ends_with_n(n, len, ".debug_pkl");
 		/* storages are raw tensor bytes; code/ is TorchScript source, compiled
 		 * by torch and never unpickled */
 		bool storage = strncmp(n, "data/", 5) == 0 || strncmp(n, "constants/", 10) == 0 ||
-		               (strncmp(n, "code/", 5) == 0 && ends_with(n, ".py"));
+		               (strncmp(n, "code/", 5) == 0 && ends_with_n(n, len, ".py"));
 		if (by_name || (!storage && d->validating))
 			rc = run_record_pickle(d, i, !by_name, NULL);
 	}
@@ -671,6 +695,8 @@ static int doc_load(pt_doc *d)
 	 * trees' own sizes, so a memo bomb costs no more than its bytes */
 	uint64_t nodes = (d->data ? d->data->nodes : 0) + (d->constants ? d->constants->nodes : 0);
 	d->tensors.budget = 4 * nodes + 1024;
+	if (!pt_tensors_reserve(&d->tensors, d->storage_records))
+		return MS_ENOMEM;
 	if (d->p.kind == PT_TORCHSCRIPT) {
 		rc = read_code_lists(d);
 		if (rc != MS_OK)
