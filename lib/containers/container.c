@@ -9,9 +9,15 @@ void msi_container_free(msi_container *c)
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->count; i++) {
-		msi_free(c->entries[i].name);
+		char *name = c->entries[i].name;
+		/* names inside the block go with it (a zip parse may have
+		 * allocated the names that did not fit one by one) */
+		uintptr_t at = (uintptr_t)name, block = (uintptr_t)c->name_block;
+		if (!c->name_block || at < block || at - block >= c->name_block_len)
+			msi_free(name);
 		msi_free(c->entries[i].link_target);
 	}
+	msi_free(c->name_block);
 	msi_free(c->entries);
 	ms_report_free(c->findings);
 	msi_source_release(c->src);

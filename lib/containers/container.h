@@ -57,6 +57,8 @@ struct msi_container {
 	size_t count;
 	ms_report *findings;   /* structural findings from parsing */
 	msi_source *src;       /* zip, tar: the bytes (a reference is held) */
+	char *name_block;      /* zip: one allocation holding entry names (not freed one by one) */
+	size_t name_block_len;
 	uint64_t total_size;   /* directory: sum of regular file sizes */
 	const msi_container_ops *ops;
 	void *impl;

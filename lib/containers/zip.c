@@ -41,11 +41,31 @@
 
 #define FLAG_DESCRIPTOR 0x0008u
 
+/* c->impl: one byte per entry (the same values are defined in zip_verify.c). */
+#define ZENT_SKIP 0x01u
+
+/*
+ * Local headers are read through the window. When the next members' headers
+ * are near (small members, as in a PyTorch archive of thousands of tensors),
+ * one read covers all those within WIN_CAP instead of one pread each; a
+ * header's name and extra field are assumed to fit in HEADER_ROOM bytes (a
+ * longer one is simply read again). SPAN_SCAN bounds the look-ahead work.
+ */
+#define HEADER_ROOM 512u
+#define SPAN_SCAN 8192u
+
+/* Entry names are carved from one block of at most this many bytes (one
+ * allocation instead of one per member); names past it, rare, are
+ * allocated one by one. Bounded so a directory that merely claims to be
+ * huge does not reserve that much. */
+#define NAME_BLOCK_MAX (16u * 1024u * 1024u)
+
 /* Member policy, member data and the ops table live in zip_verify.c; no
  * header of their own because only this file uses them. */
 extern const msi_container_ops msi_zip_ops;
+uint8_t *msi_zip_impl_new(msi_container *c);
 bool msi_zip_check_member(ms_report *r, msi_entry *e, const msi_limits *lim);
-int msi_zip_check_duplicates(msi_container *c);
+int msi_zip_check_duplicates(msi_container *c, const uint32_t *hashes);
 
 /* Per-entry facts the parse needs beyond msi_entry. */
 typedef struct zaux {
@@ -71,27 +91,20 @@ typedef struct zparse {
 	zwin w;
 	uint64_t size;
 	zaux *aux;
+	uint32_t *hash;  /* of each entry's name (as a C string), for duplicates */
 	size_t cap;
+	char *names;     /* c->name_block: entry names are carved from it */
+	size_t names_len, names_used;
 	uint64_t name_bytes;
 	bool limit_hit;
 	bool incomplete; /* the CD could not be walked to its end */
 	bool disks_reported;
 } zparse;
 
-/* Bytes [off, off+len) with `ahead` more read when possible. NULL with
- * *rc = MS_EFORMAT when the range is outside the source, or another error
- * from the read. The pointer is valid until the next call. */
-static const uint8_t *zwin_get(zwin *w, uint64_t off, size_t len, size_t ahead, int *rc)
+/* zwin_get's read: the bytes are not in the window (kept out of line so
+ * the common case, a hit, stays small enough to inline). */
+static const uint8_t *zwin_fill(zwin *w, uint64_t off, size_t len, size_t ahead, int *rc)
 {
-	if (!msi_range_ok(off, len, w->src->size)) {
-		*rc = MS_EFORMAT;
-		return NULL;
-	}
-	*rc = MS_OK;
-	if (w->mem)
-		return w->mem + off;
-	if (w->buf && off >= w->off && off - w->off + len <= w->len)
-		return w->buf + (off - w->off);
 	if (len > WIN_CAP) {
 		*rc = msi_error(MS_ERROR, "zip: internal read of %zu bytes exceeds the window", len);
 		return NULL;
@@ -113,6 +126,23 @@ static const uint8_t *zwin_get(zwin *w, uint64_t off, size_t len, size_t ahead, 
 	w->off = off;
 	w->len = want;
 	return w->buf;
+}
+
+/* Bytes [off, off+len) with `ahead` more read when possible. NULL with
+ * *rc = MS_EFORMAT when the range is outside the source, or another error
+ * from the read. The pointer is valid until the next call. */
+static inline const uint8_t *zwin_get(zwin *w, uint64_t off, size_t len, size_t ahead, int *rc)
+{
+	if (!msi_range_ok(off, len, w->src->size)) {
+		*rc = MS_EFORMAT;
+		return NULL;
+	}
+	*rc = MS_OK;
+	if (w->mem)
+		return w->mem + off;
+	if (w->buf && off >= w->off && off - w->off + len <= w->len)
+		return w->buf + (off - w->off);
+	return zwin_fill(w, off, len, ahead, rc);
 }
 
 /* The value of the ZIP64 extra field (id 0x0001) for each 32-bit field that
@@ -144,6 +174,61 @@ static bool read_zip64_extra(const uint8_t *extra, size_t len, uint64_t *usize, 
 	return !(need_u || need_c || need_o);
 }
 
+/* Grows the listing's arrays to hold `ncap` entries. */
+static int reserve_entries(zparse *p, size_t ncap)
+{
+	msi_container *c = p->c;
+	if (ncap <= p->cap)
+		return MS_OK;
+	msi_entry *e = msi_reallocarray(c->entries, ncap, sizeof *e);
+	if (!e)
+		return msi_error(MS_ENOMEM, "out of memory");
+	c->entries = e;
+	zaux *a = msi_reallocarray(p->aux, ncap, sizeof *a);
+	if (!a)
+		return msi_error(MS_ENOMEM, "out of memory");
+	p->aux = a;
+	uint32_t *h = msi_reallocarray(p->hash, ncap, sizeof *h);
+	if (!h)
+		return msi_error(MS_ENOMEM, "out of memory");
+	p->hash = h;
+	p->cap = ncap;
+	return MS_OK;
+}
+
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+#define HAS_ZERO_BYTE(v) (((v) - ONES) & ~(v) & HIGHS)
+
+/*
+ * Hashes `n` name bytes eight at a time, and tells whether any of them is
+ * NUL, a backslash or '.': a name without those that neither starts with
+ * '/' nor has ':' second breaks no rule of msi_name_check, so the common
+ * name costs one pass instead of the rule-by-rule check.
+ */
+static uint32_t scan_name(const uint8_t *s, size_t n, bool *special)
+{
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, any = 0;
+	for (size_t i = 0; i < n; i += 8) {
+		uint64_t w;
+		if (n - i >= 8) {
+			memcpy(&w, s + i, 8);
+		} else {
+			/* 'a' pads the tail (not special); shifted in by hand
+			 * because a short memcpy becomes a library call */
+			w = 0x6161616161616161ull << (8 * (n - i));
+			for (size_t k = i; k < n; k++)
+				w |= (uint64_t)s[k] << (8 * (k - i));
+		}
+		any |= HAS_ZERO_BYTE(w) | HAS_ZERO_BYTE(w ^ (ONES * '\\')) | HAS_ZERO_BYTE(w ^ (ONES * '.'));
+		h = (h ^ w) * 0x9fb21c651e98df25ull;
+		h ^= h >> 29;
+	}
+	*special = any != 0;
+	h *= 0xbf58476d1ce4e5b9ull;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
 /* A new zeroed entry at the end of the listing; NULL (and the limit
  * finding) once max_members is reached, NULL with *rc on OOM. */
 static msi_entry *add_entry(zparse *p, const uint8_t *name, size_t name_len, int *rc)
@@ -159,33 +244,38 @@ static msi_entry *add_entry(zparse *p, const uint8_t *name, size_t name_len, int
 		p->limit_hit = true;
 		return NULL;
 	}
-	if (c->count == p->cap) {
-		size_t ncap = p->cap ? p->cap * 2 : 16;
-		msi_entry *e = msi_reallocarray(c->entries, ncap, sizeof *e);
-		if (e)
-			c->entries = e;
-		zaux *a = e ? msi_reallocarray(p->aux, ncap, sizeof *a) : NULL;
-		if (!a) {
-			*rc = msi_error(MS_ENOMEM, "out of memory");
-			return NULL;
-		}
-		p->aux = a;
-		p->cap = ncap;
-	}
+	if (c->count == p->cap && (*rc = reserve_entries(p, p->cap ? p->cap * 2 : 16)) != MS_OK)
+		return NULL;
 	msi_entry *e = &c->entries[c->count];
 	memset(e, 0, sizeof *e);
 	memset(&p->aux[c->count], 0, sizeof p->aux[0]);
 	/* A raw copy: an embedded NUL cuts the C string, the bytes stay for
-	 * the local-header comparison. */
-	e->name = msi_strndup((const char *)name, name_len);
+	 * the local-header comparison. Names come from one block when it has
+	 * room (one allocation, not one per member). */
+	if (p->names && p->names_len - p->names_used > name_len) {
+		e->name = p->names + p->names_used;
+		memcpy(e->name, name, name_len);
+		e->name[name_len] = '\0';
+		p->names_used += name_len + 1;
+	} else {
+		e->name = msi_strndup((const char *)name, name_len);
+	}
 	if (!e->name) {
 		*rc = msi_error(MS_ENOMEM, "out of memory");
 		return NULL;
 	}
+	bool special;
+	uint32_t h = scan_name(name, name_len, &special);
 	p->aux[c->count].name_len = (uint32_t)name_len;
 	p->name_bytes += name_len;
 	c->count++;
 	e->type = name_len && name[name_len - 1] == '/' ? MSI_ENTRY_DIR : MSI_ENTRY_FILE;
+	if (!special && name_len && name[0] != '/' && !(name_len >= 2 && name[1] == ':')) {
+		p->hash[c->count - 1] = h;
+		return e;
+	}
+	/* duplicates compare C strings: hash what a NUL leaves of the name */
+	p->hash[c->count - 1] = scan_name((const uint8_t *)e->name, strlen(e->name), &special);
 	if (!msi_name_check(c->findings, "zip", e->name, name_len))
 		e->unsafe = true;
 	return e;
@@ -268,6 +358,24 @@ static int64_t parse_central(zparse *p, uint64_t pos, uint64_t left, uint64_t ba
 	return (int64_t)total;
 }
 
+/* How much to read at entry i's local header: up to the last of the next
+ * members' headers (in listing order, which is normally file order) that
+ * fit in the window, or 4096 bytes when the next member is far. */
+static size_t header_span(const zparse *p, size_t i)
+{
+	uint64_t start = p->aux[i].local_off, reach = start + 4096;
+	size_t last = MSI_MIN(p->c->count, i + 1 + SPAN_SCAN);
+	for (size_t j = i + 1; j < last; j++) {
+		const zaux *a = &p->aux[j];
+		if (!a->placed)
+			continue;
+		if (a->local_off < start || a->local_off - start > WIN_CAP - HEADER_ROOM)
+			break;
+		reach = MSI_MAX(reach, a->local_off + HEADER_ROOM);
+	}
+	return (size_t)(reach - start);
+}
+
 /* Reads the local header of entry i and fills data_offset and the data end. */
 static int check_local(zparse *p, size_t i)
 {
@@ -275,7 +383,9 @@ static int check_local(zparse *p, size_t i)
 	msi_entry *e = &c->entries[i];
 	zaux *a = &p->aux[i];
 	int rc;
-	const uint8_t *h = zwin_get(&p->w, a->local_off, LOC_LEN, 4096, &rc);
+	const zwin *w = &p->w;
+	bool in_window = w->mem || (w->buf && a->local_off >= w->off && a->local_off - w->off + LOC_LEN <= w->len);
+	const uint8_t *h = zwin_get(&p->w, a->local_off, LOC_LEN, in_window ? 0 : header_span(p, i), &rc);
 	if (!h && rc != MS_EFORMAT)
 		return rc;
 	if (!h) {
@@ -719,6 +829,25 @@ static int parse_directory(zparse *p, const zdir *d)
 	uint64_t pos = d->cd_start, end = d->cd_start + d->cd_size;
 	uint64_t records = 0;
 	bool broken = false;
+	/* Size the listing once: no record is shorter than CEN_LEN, so the
+	 * directory's size bounds the count whatever the end record claims.
+	 * Likewise `want` records leave at most cd_size - CEN_LEN * want bytes
+	 * of names, so one block of that plus the NULs holds every name (when
+	 * the count lied low, the extra names are allocated one by one). */
+	uint64_t want = MSI_MIN(MSI_MIN(d->count, d->cd_size / CEN_LEN), p->lim->max_members);
+	int rc = reserve_entries(p, (size_t)MSI_MIN(want, (uint64_t)(SIZE_MAX / sizeof(msi_entry))));
+	if (rc != MS_OK)
+		return rc;
+	uint64_t block = MSI_MIN(d->cd_size - (CEN_LEN - 1) * want, (uint64_t)NAME_BLOCK_MAX);
+	if (p->lim->max_metadata < UINT64_MAX - want)
+		block = MSI_MIN(block, p->lim->max_metadata + want);
+	if (block > 0) {
+		/* without it names are allocated one by one: no error here */
+		p->names = msi_malloc((size_t)block);
+		p->names_len = p->names ? (size_t)block : 0;
+		c->name_block = p->names;
+		c->name_block_len = p->names_len;
+	}
 	while (pos < end) {
 		int64_t len = parse_central(p, pos, end - pos, d->base);
 		if (len < 0)
@@ -738,12 +867,12 @@ static int parse_directory(zparse *p, const zdir *d)
 	for (size_t i = 0; i < c->count; i++) {
 		if (!p->aux[i].placed)
 			continue;
-		int rc = check_local(p, i);
+		rc = check_local(p, i);
 		if (rc != MS_OK)
 			return rc;
 	}
-	int rc = check_layout(p, d->cd_start);
-	return rc == MS_OK ? msi_zip_check_duplicates(p->c) : rc;
+	rc = check_layout(p, d->cd_start);
+	return rc == MS_OK ? msi_zip_check_duplicates(p->c, p->hash) : rc;
 }
 
 /* Parses into p->c; MS_EFORMAT when the bytes are not a zip at all. */
@@ -781,7 +910,7 @@ static int parse(zparse *p)
 		                      "no end-of-central-directory record in the last %u bytes: the archive "
 		                      "is truncated or not a zip", EOCD_LEN + MAX_COMMENT);
 	rc = forward_scan(p);
-	return rc == MS_OK ? msi_zip_check_duplicates(p->c) : rc;
+	return rc == MS_OK ? msi_zip_check_duplicates(p->c, p->hash) : rc;
 }
 
 int msi_zip_open(msi_source *src, const msi_limits *limits, msi_container **out)
@@ -800,16 +929,17 @@ int msi_zip_open(msi_source *src, const msi_limits *limits, msi_container **out)
 	int rc = c->findings ? parse(&p) : msi_error(MS_ENOMEM, "out of memory");
 	if (rc == MS_OK && c->findings->failed)
 		rc = msi_error(MS_ENOMEM, "out of memory");
-	/* The impl is one byte per entry: verify skips it (unsafe, too large
-	 * or a declared-size bomb, all reported already). */
-	uint8_t *skip = rc == MS_OK ? msi_malloc(c->count ? c->count : 1) : NULL;
-	if (rc == MS_OK && !skip)
+	/* The impl holds one byte of flags per entry: ZENT_SKIP when verify
+	 * skips it (unsafe, too large or a declared-size bomb, all reported
+	 * already). */
+	uint8_t *flags = rc == MS_OK ? msi_zip_impl_new(c) : NULL;
+	if (rc == MS_OK && !flags)
 		rc = msi_error(MS_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == MS_OK && i < c->count; i++)
-		skip[i] = p.aux[i].skip || c->entries[i].unsafe;
-	c->impl = skip;
+		flags[i] = p.aux[i].skip || c->entries[i].unsafe ? ZENT_SKIP : 0;
 	msi_free(p.w.buf);
 	msi_free(p.aux);
+	msi_free(p.hash);
 	if (rc != MS_OK) {
 		msi_container_free(c);
 		return rc;

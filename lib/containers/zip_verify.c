@@ -4,7 +4,7 @@
  * bounded memory when deflated), verifying every member's CRC-32 and size
  * by streaming, and libzip's consistency check as a second opinion. The
  * structure itself (end records, directory, local headers) is parsed in
- * zip.c, which fills c->impl with one "skip in verify" byte per entry.
+ * zip.c, which fills the ZENT_* flags of c->impl (a zimpl) for each entry.
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +19,38 @@
 
 #define FLAG_ENCRYPTED 0x0001u
 
+/* Per-entry flags (ZENT_SKIP is also defined in zip.c). */
+#define ZENT_SKIP 0x01u     /* verify must not stream it: unsafe, too large or a bomb */
+#define ZENT_VERIFIED 0x02u /* inflated whole once with size and CRC-32 right */
+
+/*
+ * Validation verifies the container first and lets the format read members
+ * afterwards, so a deflated member the format reads (a TorchScript code
+ * file, a pickle) would be inflated twice. Verify therefore inflates small
+ * deflated members whole and keeps the result for open_entry, which hands
+ * it over once (the copy then belongs to the source it returns). Bounded:
+ * members up to HOLD_MEMBER_MAX, HOLD_BUDGET bytes in all.
+ */
+#define HOLD_MEMBER_MAX (4u * 1024u * 1024u)
+#define HOLD_BUDGET (16u * 1024u * 1024u)
+
+/* c->impl of a zip container. */
+typedef struct zimpl {
+	size_t count;
+	uint8_t **held;     /* verify's inflated copy of each entry, or NULL (lazily allocated) */
+	size_t held_bytes;
+	uint8_t flags[];    /* ZENT_* per entry */
+} zimpl;
+
+/*
+ * Whole members are inflated with zlib, not libdeflate, though libdeflate
+ * is ~2.5x faster: by design it accepts some streams zlib rejects (invalid
+ * symbols remapped, some malformed headers let through), so a crafted
+ * member that decodes that way to its declared size and CRC-32 would lose
+ * the zip.member.inflate finding that Python's zipfile and torch would
+ * give it.
+ */
+
 /*
  * Zip-bomb rule. Deflate cannot expand more than 1032:1 (its longest match,
  * 258 bytes, costs at least two bits), so a deflated member that declares
@@ -31,8 +63,9 @@
 
 /* Used by zip.c (no header: only it calls these). */
 extern const msi_container_ops msi_zip_ops;
+uint8_t *msi_zip_impl_new(msi_container *c);
 bool msi_zip_check_member(ms_report *r, msi_entry *e, const msi_limits *lim);
-int msi_zip_check_duplicates(msi_container *c);
+int msi_zip_check_duplicates(msi_container *c, const uint32_t *hashes);
 
 /* Findings on an entry's declared fields; marks what must never be opened
  * unsafe, and returns true when verify must not stream the member. */
@@ -68,31 +101,30 @@ bool msi_zip_check_member(ms_report *r, msi_entry *e, const msi_limits *lim)
 	return skip;
 }
 
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 /* Two members of one name: tools disagree on which one counts (Python
- * takes the last, others the first), so every copy is unsafe. */
-int msi_zip_check_duplicates(msi_container *c)
+ * takes the last, others the first), so every copy is unsafe. `hashes`
+ * holds each name's hash (zip.c computes it while copying the name), so
+ * names are compared only when their hashes are equal. */
+int msi_zip_check_duplicates(msi_container *c, const uint32_t *hashes)
 {
+	if (c->count < 2)
+		return MS_OK;
+	if (c->count > UINT32_MAX / 4)
+		return msi_error(MS_ELIMIT, "zip: too many members to check for duplicates");
 	size_t slots = 16;
 	while (slots < c->count * 2)
 		slots *= 2;
-	size_t *table = msi_calloc(slots, sizeof *table); /* entry index + 1 */
+	uint32_t *table = msi_calloc(slots, sizeof *table); /* entry index + 1 */
 	if (!table)
 		return msi_error(MS_ENOMEM, "out of memory");
 	for (size_t i = 0; i < c->count; i++) {
 		msi_entry *e = &c->entries[i];
-		size_t s = name_hash(e->name) & (slots - 1);
-		while (table[s] && strcmp(c->entries[table[s] - 1].name, e->name) != 0)
+		size_t s = hashes[i] & (slots - 1);
+		while (table[s] && (hashes[table[s] - 1] != hashes[i] ||
+		                    strcmp(c->entries[table[s] - 1].name, e->name) != 0))
 			s = (s + 1) & (slots - 1);
 		if (!table[s]) {
-			table[s] = i + 1;
+			table[s] = (uint32_t)(i + 1);
 			continue;
 		}
 		msi_entry *first = &c->entries[table[s] - 1];
@@ -173,26 +205,18 @@ static void zin_end(zin *in, z_stream *zs)
 	msi_free(in->buf);
 }
 
-/* Inflates a member into memory: declared size at most max_size, output
- * capped at declared size + 1 so a lying header cannot make us inflate
- * (or allocate) more. */
-static int inflate_member(msi_container *c, const msi_entry *e, uint64_t max_size, msi_source **out)
+/* Inflates member `e` whole into `buf` (e->size + 1 bytes: the extra byte
+ * shows a stream longer than declared) and checks size and CRC-32. MS_OK
+ * only when both are right. `quiet` leaves the error message alone (verify
+ * tries this first and words its own findings when it fails). */
+static int inflate_whole(const msi_container *c, const msi_entry *e, uint8_t *buf, bool quiet)
 {
-	if (e->size > max_size || e->size >= SIZE_MAX)
-		return msi_error(MS_ELIMIT, "zip member '%.200s' declares %llu bytes, above the limit of %llu",
-		                 e->name, (unsigned long long)e->size, (unsigned long long)max_size);
 	size_t cap = (size_t)e->size + 1;
-	uint8_t *buf = msi_malloc(cap);
-	if (!buf)
-		return msi_error(MS_ENOMEM, "out of memory for zip member '%.200s' (%llu bytes)", e->name,
-		                 (unsigned long long)e->size);
 	z_stream zs;
 	zin in;
 	int rc = zin_init(&in, c, e, &zs);
-	if (rc != MS_OK) {
-		msi_free(buf);
+	if (rc != MS_OK)
 		return rc;
-	}
 	size_t done = 0;
 	int zr = Z_OK;
 	bool out_full = false; /* inflate may hold output back: call it again */
@@ -202,7 +226,8 @@ static int inflate_member(msi_container *c, const msi_entry *e, uint64_t max_siz
 		if (rc != MS_OK)
 			break;
 		if (zs.avail_in == 0 && !out_full) {
-			rc = msi_error(MS_EFORMAT, "zip member '%.200s': the deflate stream is truncated", e->name);
+			rc = quiet ? MS_EFORMAT
+			           : msi_error(MS_EFORMAT, "zip member '%.200s': the deflate stream is truncated", e->name);
 			break;
 		}
 		uint8_t *start = buf + done;
@@ -212,27 +237,54 @@ static int inflate_member(msi_container *c, const msi_entry *e, uint64_t max_siz
 		out_full = zs.avail_out == 0;
 		done += (size_t)(zs.next_out - start);
 		if (zr == Z_MEM_ERROR) {
-			rc = msi_error(MS_ENOMEM, "out of memory while inflating '%.200s'", e->name);
+			rc = quiet ? MS_ENOMEM : msi_error(MS_ENOMEM, "out of memory while inflating '%.200s'", e->name);
 			break;
 		}
 		if (zr != Z_OK && zr != Z_STREAM_END && zr != Z_BUF_ERROR) {
-			rc = msi_error(MS_EFORMAT, "zip member '%.200s': corrupt deflate data (%s)", e->name,
-			               zs.msg ? zs.msg : "inflate failed");
+			rc = quiet ? MS_EFORMAT
+			           : msi_error(MS_EFORMAT, "zip member '%.200s': corrupt deflate data (%s)", e->name,
+			                       zs.msg ? zs.msg : "inflate failed");
 			break;
 		}
 	}
 	zin_end(&in, &zs);
 	if (rc == MS_OK && done != e->size)
-		rc = msi_error(MS_EFORMAT, "zip member '%.200s' inflates to %s%zu bytes, but declares %llu", e->name,
-		               done > e->size ? "more than " : "", done > e->size ? (size_t)e->size : done,
-		               (unsigned long long)e->size);
+		rc = quiet ? MS_EFORMAT
+		           : msi_error(MS_EFORMAT, "zip member '%.200s' inflates to %s%zu bytes, but declares %llu",
+		                       e->name, done > e->size ? "more than " : "",
+		                       done > e->size ? (size_t)e->size : done, (unsigned long long)e->size);
 	if (rc == MS_OK && msi_crc32(0, buf, done) != e->crc32)
-		rc = msi_error(MS_EFORMAT, "zip member '%.200s': CRC-32 mismatch (the data is corrupt)", e->name);
-	if (rc != MS_OK) {
-		msi_free(buf);
-		return rc;
+		rc = quiet ? MS_EFORMAT
+		           : msi_error(MS_EFORMAT, "zip member '%.200s': CRC-32 mismatch (the data is corrupt)", e->name);
+	return rc;
+}
+
+/* Inflates a member into memory: declared size at most max_size, output
+ * capped at declared size + 1 so a lying header cannot make us inflate
+ * (or allocate) more. */
+static int inflate_member(msi_container *c, const msi_entry *e, uint64_t max_size, msi_source **out)
+{
+	if (e->size > max_size || e->size >= SIZE_MAX)
+		return msi_error(MS_ELIMIT, "zip member '%.200s' declares %llu bytes, above the limit of %llu",
+		                 e->name, (unsigned long long)e->size, (unsigned long long)max_size);
+	zimpl *z = c->impl;
+	size_t index = (size_t)(e - c->entries);
+	if (z->held && z->held[index]) {
+		/* verify inflated and checked it: hand its copy over */
+		int rc = msi_source_from_memory(z->held[index], (size_t)e->size, true, out);
+		if (rc != MS_OK)
+			return rc;
+		z->held[index] = NULL;
+		z->held_bytes -= (size_t)e->size;
+		return MS_OK;
 	}
-	rc = msi_source_from_memory(buf, done, true, out);
+	uint8_t *buf = msi_malloc((size_t)e->size + 1);
+	if (!buf)
+		return msi_error(MS_ENOMEM, "out of memory for zip member '%.200s' (%llu bytes)", e->name,
+		                 (unsigned long long)e->size);
+	int rc = inflate_whole(c, e, buf, false);
+	if (rc == MS_OK)
+		rc = msi_source_from_memory(buf, (size_t)e->size, true, out);
 	if (rc != MS_OK)
 		msi_free(buf);
 	return rc;
@@ -248,8 +300,14 @@ static int zip_open_entry(msi_container *c, size_t index, uint64_t max_size, msi
 		return msi_error(MS_EFORMAT, "zip member '%.200s' is unsafe or broken and is never opened", e->name);
 	if (e->method == 0)
 		return msi_source_slice(c->src, e->data_offset, e->csize, out);
-	if (e->method == 8)
-		return inflate_member(c, e, max_size, out);
+	if (e->method == 8) {
+		int rc = inflate_member(c, e, max_size, out);
+		/* Size and CRC-32 were checked on the whole member: verify need
+		 * not inflate it a second time. */
+		if (rc == MS_OK)
+			((zimpl *)c->impl)->flags[index] |= ZENT_VERIFIED;
+		return rc;
+	}
 	return msi_error(MS_EUNSUPPORTED, "zip member '%.200s' uses compression method %u", e->name, e->method);
 }
 
@@ -412,7 +470,7 @@ static void libzip_opinion(const msi_container *c, ms_report *r)
  * hundreds of them.
  */
 #define SMALL_MEMBER (64u * 1024u)
-#define WINDOW_SIZE (1024u * 1024u)
+#define WINDOW_SIZE (256u * 1024u)
 
 typedef struct small_window {
 	uint8_t *buf;
@@ -449,9 +507,54 @@ static int small_member_crc(const msi_container *c, small_window *w, const msi_e
  */
 #define LIBZIP_MEMBERS_MAX 1000u
 
+/* Counts a member's compressed bytes as verify_deflate would have read
+ * them, for a member checked without it. */
+static int progress_member(msi_progress *progress, const msi_entry *e)
+{
+	int rc = MS_OK;
+	for (uint64_t left = e->csize; left > 0 && rc == MS_OK;) {
+		uint64_t n = MSI_MIN(left, (uint64_t)IO_CHUNK);
+		rc = msi_progress_add(progress, n);
+		left -= n;
+	}
+	return rc;
+}
+
+/* Inflates a small deflated member whole and keeps the copy for
+ * open_entry, within the budget. *done is false when this did not
+ * settle the member (bad data, no memory for the copy, a read error):
+ * verify_deflate then checks it as before and words the findings. */
+static int verify_hold(msi_container *c, size_t i, msi_progress *progress, bool *done)
+{
+	zimpl *z = c->impl;
+	const msi_entry *e = &c->entries[i];
+	*done = false;
+	/* past the budget, streaming touches less fresh memory */
+	if (e->size > HOLD_MEMBER_MAX || z->held_bytes + e->size > HOLD_BUDGET)
+		return MS_OK;
+	if (!z->held && !(z->held = msi_calloc(z->count ? z->count : 1, sizeof *z->held)))
+		return MS_OK;
+	uint8_t *buf = msi_malloc((size_t)e->size + 1);
+	if (!buf)
+		return MS_OK;
+	if (inflate_whole(c, e, buf, true) != MS_OK) {
+		msi_free(buf);
+		return MS_OK;
+	}
+	z->flags[i] |= ZENT_VERIFIED;
+	if (!z->held[i] && z->held_bytes + e->size <= HOLD_BUDGET) {
+		z->held[i] = buf;
+		z->held_bytes += (size_t)e->size;
+	} else {
+		msi_free(buf);
+	}
+	*done = true;
+	return progress_member(progress, e);
+}
+
 static int zip_verify(msi_container *c, ms_report *r, msi_progress *progress)
 {
-	const uint8_t *skip = c->impl;
+	const uint8_t *flags = ((const zimpl *)c->impl)->flags;
 	if (msi_report_count_at_least(c->findings, MS_SEVERITY_ERROR) == 0) {
 		if (c->count <= LIBZIP_MEMBERS_MAX)
 			libzip_opinion(c, r);
@@ -462,14 +565,21 @@ static int zip_verify(msi_container *c, ms_report *r, msi_progress *progress)
 	}
 	uint8_t *out = NULL;
 	small_window w = { NULL, 0, 0 };
+	bool in_memory = msi_source_memory(c->src) != NULL; /* once, not per member */
 	int rc = MS_OK;
 	for (size_t i = 0; i < c->count && rc == MS_OK; i++) {
 		const msi_entry *e = &c->entries[i];
-		if (skip[i])
+		if (flags[i] & ZENT_SKIP)
 			continue; /* already reported: unsafe, broken, too large or a bomb */
+		if (flags[i] & ZENT_VERIFIED) {
+			/* Inflated and checked whole by open_entry (which only
+			 * succeeds when verify would find nothing). */
+			rc = progress_member(progress, e);
+			continue;
+		}
 		if (e->method == 0) {
 			uint32_t crc = 0;
-			if (e->csize <= SMALL_MEMBER && !msi_source_memory(c->src))
+			if (e->csize <= SMALL_MEMBER && !in_memory)
 				rc = small_member_crc(c, &w, e, &crc, progress);
 			else
 				rc = msi_source_stream(c->src, e->data_offset, e->csize, crc_chunk, &crc, progress);
@@ -478,6 +588,10 @@ static int zip_verify(msi_container *c, ms_report *r, msi_progress *progress)
 				               "member '%.200s': CRC-32 is %08x, the archive says %08x", e->name, crc,
 				               e->crc32);
 		} else if (e->method == 8) {
+			bool done;
+			rc = verify_hold(c, i, progress, &done);
+			if (rc != MS_OK || done)
+				continue;
 			if (!out && !(out = msi_malloc(IO_CHUNK)))
 				rc = msi_error(MS_ENOMEM, "out of memory");
 			else
@@ -489,8 +603,33 @@ static int zip_verify(msi_container *c, ms_report *r, msi_progress *progress)
 	return rc;
 }
 
+/* Makes c->impl for c->count entries, flags zeroed; returns the flags or
+ * NULL on OOM. */
+uint8_t *msi_zip_impl_new(msi_container *c)
+{
+	zimpl *z = msi_calloc(1, sizeof *z + (c->count ? c->count : 1));
+	if (!z)
+		return NULL;
+	z->count = c->count;
+	c->impl = z;
+	return z->flags;
+}
+
+static void zip_free_impl(void *impl)
+{
+	zimpl *z = impl;
+	if (!z)
+		return;
+	if (z->held) {
+		for (size_t i = 0; i < z->count; i++)
+			msi_free(z->held[i]);
+		msi_free(z->held);
+	}
+	msi_free(z);
+}
+
 const msi_container_ops msi_zip_ops = {
 	.open_entry = zip_open_entry,
 	.verify = zip_verify,
-	.free_impl = msi_free,
+	.free_impl = zip_free_impl,
 };

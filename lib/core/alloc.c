@@ -115,49 +115,61 @@ char *msi_strdup(const char *s)
 }
 
 /* ---- large blocks ---------------------------------------------------------
- * Arenas that grow to megabytes (the pickle engine's tree of a state dict
- * with thousands of tensors) spent most of their time in page faults, one
- * per 4 KiB first touched: ~2 us each on a VM, as much as the work itself.
- * With the system allocator in use, blocks of 2 MiB and more therefore come
- * straight from mmap, sized to a power of two, aligned to 2 MiB and advised
- * as huge pages (transparent huge pages in "madvise" mode), so each 2 MiB
- * first touched costs one fault. The last block freed is kept for the next
- * call of the same size (a registry validating file after file, a notebook
- * re-validating), which then touches no fresh page at all; only one block,
- * of at most BIG_KEEP_MAX, is ever kept. A caller's allocator, when
- * installed, gets every block as before. */
+ * A pickle-heavy archive (a state dict of thousands of tensors) builds
+ * megabytes of tree, memo and tensor tables, and spent as much time in page
+ * faults as in its work: one fault per 4 KiB first touched, ~2 us each on a
+ * VM. With the system allocator in use, blocks of BIG_MIN and more
+ * therefore come straight from mmap, sized to a power of two; those of
+ * 2 MiB and more are aligned to 2 MiB and advised as huge pages
+ * (transparent huge pages in "madvise" mode), so each 2 MiB first touched
+ * costs one fault. Freed blocks are kept, a few and of bounded size, for
+ * the next call that asks for the same size (a registry validating file
+ * after file, a notebook re-validating), which then touches no fresh page.
+ * glibc's malloc hands such sizes to mmap too, but returns them at once.
+ * A caller's allocator, when installed, gets every block as before. */
+#define BIG_MIN ((size_t)256 << 10)
 #define BIG_ALIGN ((size_t)2 << 20)
 #define BIG_MAX ((size_t)1 << 40)
-#define BIG_KEEP_MAX ((size_t)64 << 20)
+#define BIG_KEEP_MAX ((size_t)32 << 20) /* larger blocks are never kept */
+#define BIG_SLOTS 6
 
-static _Atomic(void *) g_big_kept; /* its first word holds its mapped length */
+/* Kept blocks, each as its address (page-aligned) | log2 of its length, so
+ * a slot is judged without touching the block another thread may own. */
+static _Atomic(uintptr_t) g_big_kept[BIG_SLOTS];
 
 static bool big_direct(size_t size)
 {
-	return !g_allocator.malloc_fn && size >= BIG_ALIGN && size <= BIG_MAX;
+	return !g_allocator.malloc_fn && size >= BIG_MIN && size <= BIG_MAX;
 }
 
 static size_t big_len(size_t size)
 {
-	size_t len = BIG_ALIGN;
+	size_t len = BIG_MIN;
 	while (len < size)
 		len *= 2;
 	return len;
 }
 
-void *msi_big_alloc(size_t size)
+static uintptr_t kept_tag(void *block, size_t len)
 {
-	msi_mark_used();
-	if (!big_direct(size))
-		return msi_malloc(size);
-	size_t len = big_len(size);
-	void *kept = atomic_exchange_explicit(&g_big_kept, NULL, memory_order_acq_rel);
-	if (kept) {
-		size_t kept_len;
-		memcpy(&kept_len, kept, sizeof kept_len);
-		if (kept_len == len)
-			return kept;
-		munmap(kept, kept_len);
+	return (uintptr_t)block | (uintptr_t)__builtin_ctzll((unsigned long long)len);
+}
+
+static void *kept_block(uintptr_t tag)
+{
+	return (void *)(tag & ~(uintptr_t)0xfff);
+}
+
+static size_t kept_len(uintptr_t tag)
+{
+	return (size_t)1 << (tag & 0xfff);
+}
+
+static void *big_map(size_t len)
+{
+	if (len < BIG_ALIGN) {
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? NULL : p;
 	}
 	uint8_t *raw = mmap(NULL, len + BIG_ALIGN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (raw == MAP_FAILED)
@@ -174,6 +186,22 @@ void *msi_big_alloc(size_t size)
 	return p;
 }
 
+void *msi_big_alloc(size_t size)
+{
+	msi_mark_used();
+	if (!big_direct(size))
+		return msi_malloc(size);
+	size_t len = big_len(size);
+	for (int i = 0; i < BIG_SLOTS; i++) {
+		uintptr_t kept = atomic_load_explicit(&g_big_kept[i], memory_order_relaxed);
+		if (kept && kept_len(kept) == len &&
+		    atomic_compare_exchange_strong_explicit(&g_big_kept[i], &kept, 0, memory_order_acq_rel,
+		                                            memory_order_relaxed))
+			return kept_block(kept);
+	}
+	return big_map(len);
+}
+
 void msi_big_free(void *ptr, size_t size)
 {
 	if (!ptr)
@@ -187,24 +215,51 @@ void msi_big_free(void *ptr, size_t size)
 		munmap(ptr, len);
 		return;
 	}
-	memcpy(ptr, &len, sizeof len);
-	void *old = atomic_exchange_explicit(&g_big_kept, ptr, memory_order_acq_rel);
-	if (old) {
-		size_t old_len;
-		memcpy(&old_len, old, sizeof old_len);
-		munmap(old, old_len);
+	uintptr_t tag = kept_tag(ptr, len);
+	/* an empty slot, else the slot of a smaller block (kept blocks grow
+	 * towards the sizes in use); what is pushed out is unmapped */
+	for (int i = 0; i < BIG_SLOTS; i++) {
+		uintptr_t none = 0;
+		if (atomic_compare_exchange_strong_explicit(&g_big_kept[i], &none, tag, memory_order_acq_rel,
+		                                            memory_order_relaxed))
+			return;
 	}
+	for (int i = 0; i < BIG_SLOTS; i++) {
+		uintptr_t old = atomic_load_explicit(&g_big_kept[i], memory_order_relaxed);
+		if (old && kept_len(old) < len &&
+		    atomic_compare_exchange_strong_explicit(&g_big_kept[i], &old, tag, memory_order_acq_rel,
+		                                            memory_order_relaxed)) {
+			munmap(kept_block(old), kept_len(old));
+			return;
+		}
+	}
+	munmap(ptr, len);
+}
+
+void *msi_big_realloc(void *ptr, size_t old_size, size_t new_size)
+{
+	if (!ptr)
+		return msi_big_alloc(new_size);
+	if (!big_direct(old_size) && !big_direct(new_size))
+		return msi_realloc(ptr, new_size);
+	if (big_direct(old_size) && big_direct(new_size) && big_len(old_size) == big_len(new_size))
+		return ptr; /* the mapping already has the room */
+	void *n = msi_big_alloc(new_size);
+	if (!n)
+		return NULL;
+	memcpy(n, ptr, old_size < new_size ? old_size : new_size);
+	msi_big_free(ptr, old_size);
+	return n;
 }
 
 #if defined(__GNUC__)
-/* the kept block goes with the library (dlclose) */
+/* the kept blocks go with the library (dlclose) */
 __attribute__((destructor)) static void big_release(void)
 {
-	void *kept = atomic_exchange_explicit(&g_big_kept, NULL, memory_order_acq_rel);
-	if (kept) {
-		size_t len;
-		memcpy(&len, kept, sizeof len);
-		munmap(kept, len);
+	for (int i = 0; i < BIG_SLOTS; i++) {
+		uintptr_t kept = atomic_exchange_explicit(&g_big_kept[i], 0, memory_order_acq_rel);
+		if (kept)
+			munmap(kept_block(kept), kept_len(kept));
 	}
 }
 #endif

@@ -37,10 +37,13 @@ void *msi_reallocarray(void *ptr, size_t count, size_t size);
  * *cap unchanged) when memory runs out or the size overflows. */
 void *msi_grow(void *items, size_t *cap, size_t count, size_t elem_size, size_t first);
 void msi_free(void *ptr);
-/* Blocks of megabytes for arenas: 2 MiB-aligned huge-page mappings when the
- * system allocator is in use, msi_malloc otherwise. msi_big_free needs the
- * size given to msi_big_alloc. */
+/* Blocks of hundreds of kilobytes and more (arenas, tables that grow with
+ * the input): mappings kept for reuse between calls, huge pages from 2 MiB,
+ * when the system allocator is in use; msi_malloc otherwise (alloc.c says
+ * why). Each call needs the size the block was last given: msi_big_free
+ * and msi_big_realloc cannot find it themselves. */
 void *msi_big_alloc(size_t size);
+void *msi_big_realloc(void *ptr, size_t old_size, size_t new_size);
 void msi_big_free(void *ptr, size_t size);
 char *msi_strdup(const char *s);
 char *msi_strndup(const char *s, size_t n);

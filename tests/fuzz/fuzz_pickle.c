@@ -91,8 +91,8 @@ static uint64_t walk(const msi_pv *v, int depth, size_t *budget)
 	const msi_pv *k0 = v->npairs ? v->pairs[0] : NULL;
 	if (k0 && k0->kind == MSI_PV_STR && k0->u.str.data && strlen(k0->u.str.data) == k0->u.str.len)
 		CHECK(msi_pv_dict_get(v, k0->u.str.data) != NULL);
-	if (v->state)
-		h = mix(h, walk(v->state, depth + 1, budget));
+	if (msi_pv_state(v))
+		h = mix(h, walk(msi_pv_state(v), depth + 1, budget));
 	return h;
 }
 

@@ -1078,6 +1078,74 @@ static void allocation_failures(void)
 	CHECK_EQ_INT(live, live0);
 }
 
+/* Nodes are as long as their kind needs (msi_pv_bytes), EMPTY_TUPLE's ()
+ * is one shared node, and the dense memo array is zeroed only as far as
+ * the keys reach. */
+static void node_layout_and_sharing(void)
+{
+	long live0 = live;
+	CHECK(msi_pv_bytes(MSI_PV_INT) < msi_pv_bytes(MSI_PV_DICT));
+	CHECK(msi_pv_bytes(MSI_PV_DICT) < sizeof(msi_pv));
+	CHECK_EQ_INT(msi_pv_bytes(MSI_PV_CALL), sizeof(msi_pv));
+	CHECK_EQ_INT(msi_pv_bytes(MSI_PV_GLOBAL), sizeof(msi_pv));
+	CHECK_EQ_INT(msi_pv_bytes(MSI_PV_PERSID), sizeof(msi_pv));
+	CHECK_EQ_INT(msi_pv_bytes(MSI_PV_EXT), sizeof(msi_pv));
+
+	/* ((), ()): one node */
+	run x = RUN("\200\002))\206.");
+	CHECK(x.pk->complete && x.r->count == 0);
+	const msi_pv *t = x.pk->root;
+	CHECK(t->kind == MSI_PV_TUPLE && t->nitems == 2 && t->items[0] == t->items[1]);
+	CHECK(t->items[0]->kind == MSI_PV_TUPLE && t->items[0]->nitems == 0 && t->items[0]->opcode == ')');
+	CHECK_EQ_INT(x.pk->nodes, 2);
+	CHECK(!msi_pv_state(t));
+	done(&x);
+	/* () from a memo slot written twice is flagged on a copy, not on every () */
+	x = RUN("\200\002)q\000q\000h\000\206.");
+	CHECK_EQ_INT(x.r->count, 0);
+	t = x.pk->root;
+	CHECK(t->kind == MSI_PV_TUPLE && t->nitems == 2 && t->items[0] != t->items[1]);
+	CHECK(t->items[0]->flags == 0 && (t->items[1]->flags & MSI_PV_FROM_OVERWRITTEN_MEMO));
+	CHECK(t->items[1]->kind == MSI_PV_TUPLE && t->items[1]->nitems == 0);
+	done(&x);
+	/* BUILD state, through msi_pv_state */
+	x = RUN("\200\002cm\nC\n)R}\214\001aK\001sb.");
+	CHECK_EQ_INT(x.r->count, 0);
+	const msi_pv *state = msi_pv_state(x.pk->root);
+	CHECK(state && state == x.pk->root->state && state->kind == MSI_PV_DICT);
+	CHECK_EQ_INT(msi_pv_dict_get(state, "a")->u.i, 1);
+	CHECK_EQ_INT(x.pk->root->builds, 1);
+	done(&x);
+
+	/* 1,101 memo keys in order, then a GET and a PUT past the slots zeroed
+	 * so far (the dense array holds 2,048 by then, 1,536 of them zeroed) */
+	msi_buf b = MSI_BUF_INIT;
+	msi_buf_puts(&b, "\200\002");
+	char op[5];
+	for (uint32_t i = 0; i <= 1100; i++) {
+		msi_buf_puts(&b, "K\007r");
+		op[0] = (char)(i & 0xff), op[1] = (char)(i >> 8), op[2] = op[3] = 0;
+		msi_buf_append(&b, op, 4);
+		msi_buf_putc(&b, '0');
+	}
+	msi_buf_append(&b, "j\010\007\000\0000", 6);      /* GET 1800: never written */
+	msi_buf_append(&b, "K\011r\244\006\000\0000", 8); /* PUT 1700 */
+	msi_buf_append(&b, "j\244\006\000\000j\005\000\000\000\206.", 12);
+	size_t len;
+	char *data = msi_buf_detach(&b, &len);
+	x = run_bytes(data, len);
+	CHECK_EQ_INT(x.rc, MS_OK);
+	CHECK_EQ_INT(count_code(x.r, "pickle.memo.missing"), 1);
+	CHECK(strstr(message_of(x.r, "pickle.memo.missing"), "slot 1800"));
+	CHECK_EQ_INT(x.r->count, 1);
+	t = x.pk->root;
+	CHECK(t && t->kind == MSI_PV_TUPLE && t->nitems == 2);
+	CHECK(t && t->items[0]->u.i == 9 && t->items[1]->u.i == 7);
+	done(&x);
+	msi_free(data);
+	CHECK_EQ_INT(live, live0);
+}
+
 static const msi_test_case cases[] = {
 	{ "python_reference_cases", python_reference_cases },
 	{ "file_window_matches_memory", file_window_matches_memory },
@@ -1096,6 +1164,7 @@ static const msi_test_case cases[] = {
 	{ "verdicts", verdicts },
 	{ "check_globals_reports_once", check_globals_reports_once },
 	{ "allocation_failures", allocation_failures },
+	{ "node_layout_and_sharing", node_layout_and_sharing },
 };
 
 MSI_TEST_MAIN(cases)

@@ -110,7 +110,7 @@ static void run(vm *v, bool trailing_is_error)
 		 * whose end is checked after the switch). */
 		if (op == 'r' && v->wend - cur >= 4 && !v->in_frame) {
 			uint64_t key = msi_le32(cur);
-			if (key < v->dense_cap && !v->dense[key] && v->sp > v->floor && v->memo_count < v->lim.max_memo) {
+			if (key < v->dense_init && !v->dense[key] && v->sp > v->floor && v->memo_count < v->lim.max_memo) {
 				v->dense[key] = (uintptr_t)v->stack[v->sp - 1];
 				v->memo_count++;
 				cur += 4;
@@ -118,7 +118,7 @@ static void run(vm *v, bool trailing_is_error)
 				continue;
 			}
 		} else if (op == 'h' && cur < v->wend && !v->in_frame) {
-			uintptr_t slot = cur[0] < v->dense_cap ? v->dense[cur[0]] : 0;
+			uintptr_t slot = cur[0] < v->dense_init ? v->dense[cur[0]] : 0;
 			if (slot && !(slot & MEMO_OVERWRITTEN) && v->sp < v->stack_cap) {
 				v->stack[v->sp++] = (msi_pv *)slot;
 				cur++;
@@ -406,7 +406,7 @@ static void run(vm *v, bool trailing_is_error)
 			push(v, node(v, MSI_PV_LIST, op));
 			break;
 		case ')': /* EMPTY_TUPLE */
-			push(v, node(v, MSI_PV_TUPLE, op));
+			push(v, shared(v, &v->shared_tuple, MSI_PV_TUPLE, op, 0));
 			break;
 		case '}': /* EMPTY_DICT */
 			push(v, node(v, MSI_PV_DICT, op));
@@ -619,7 +619,7 @@ static void run(vm *v, bool trailing_is_error)
 			TAKE(op == 'q' ? 1 : 4);
 			n = op == 'q' ? p[0] : msi_le32(p);
 			/* the usual case inline: a new slot of the dense array */
-			if (n < v->dense_cap && !v->dense[n] && v->sp > v->floor && v->memo_count < v->lim.max_memo) {
+			if (n < v->dense_init && !v->dense[n] && v->sp > v->floor && v->memo_count < v->lim.max_memo) {
 				v->dense[n] = (uintptr_t)v->stack[v->sp - 1];
 				v->memo_count++;
 			} else {
@@ -642,7 +642,7 @@ static void run(vm *v, bool trailing_is_error)
 		case 'j': /* LONG_BINGET */
 			TAKE(op == 'h' ? 1 : 4);
 			n = op == 'h' ? p[0] : msi_le32(p);
-			if (n < v->dense_cap && v->dense[n] && !(v->dense[n] & MEMO_OVERWRITTEN))
+			if (n < v->dense_init && v->dense[n] && !(v->dense[n] & MEMO_OVERWRITTEN))
 				push(v, (msi_pv *)v->dense[n]);
 			else
 				msi_pvm_memo_get(v, op, at, n, true);
@@ -763,7 +763,7 @@ int msi_pickle_run(const msi_source *src, uint64_t off, uint64_t len, const msi_
 	msi_free(v.stack);
 	msi_free(v.marks);
 	msi_free(v.memo);
-	msi_free(v.dense);
+	msi_big_free(v.dense, v.dense_cap * sizeof *v.dense);
 	msi_free(v.win);
 	msi_pt_locale_free(v.locale);
 	if (v.rc) {
@@ -776,28 +776,12 @@ int msi_pickle_run(const msi_source *src, uint64_t off, uint64_t len, const msi_
 
 /* ---- tree helpers ---- */
 
-bool msi_pv_call_target(const msi_pv *v, const char **module, const char **name)
-{
-	if (!v || v->kind != MSI_PV_CALL || !v->u.call.callable || v->u.call.callable->kind != MSI_PV_GLOBAL)
-		return false;
-	*module = v->u.call.callable->u.global.module;
-	*name = v->u.call.callable->u.global.name;
-	return true;
-}
-
 bool msi_pv_is_global(const msi_pv *v, const char *module, const char *name)
 {
 	if (v && v->kind == MSI_PV_CALL)
 		v = v->u.call.callable;
 	return v && v->kind == MSI_PV_GLOBAL && strcmp(v->u.global.module, module) == 0 &&
 	       strcmp(v->u.global.name, name) == 0;
-}
-
-const msi_pv *msi_pv_item(const msi_pv *v, size_t i)
-{
-	if (!v || (v->kind != MSI_PV_TUPLE && v->kind != MSI_PV_LIST) || i >= v->nitems)
-		return NULL;
-	return v->items[i];
 }
 
 const msi_pv *msi_pv_dict_get(const msi_pv *v, const char *key)

@@ -12,8 +12,8 @@
  * Memo and DUP references share nodes (the tree is a DAG, and may even be
  * cyclic: `l = []; l.append(l)`), so every node carries a saturating
  * estimate of its size once expanded, which exposes memo bombs. None, True,
- * False and BININT1's small ints are immutable and shared too: one node
- * each per stream.
+ * False, BININT1's small ints and EMPTY_TUPLE's () are immutable and shared
+ * too: one node each per stream.
  *
  * Problems with the stream itself are added to a report under pickle.* codes
  * with the caller's `where` (e.g. the archive member). Judging globals is
@@ -21,6 +21,8 @@
  */
 #ifndef MSI_FORMATS_PICKLE_VM_H
 #define MSI_FORMATS_PICKLE_VM_H
+
+#include <stddef.h>
 
 #include "../format.h"
 
@@ -41,7 +43,7 @@ typedef enum msi_pv_kind {
 	MSI_PV_DICT,     /* pairs */
 	MSI_PV_SET,      /* items */
 	MSI_PV_FROZENSET,/* items */
-	MSI_PV_GLOBAL,   /* u.global */
+	MSI_PV_GLOBAL,   /* u.global (this kind and those after it are the ones BUILD applies to: msi_pv_bytes) */
 	MSI_PV_CALL,     /* u.call: REDUCE, NEWOBJ, NEWOBJ_EX, INST, OBJ; may gain items/pairs/state */
 	MSI_PV_PERSID,   /* u.persid: PERSID / BINPERSID */
 	MSI_PV_EXT,      /* EXT1/2/4: u.ext (the extension registry code) */
@@ -59,11 +61,20 @@ typedef enum msi_pv_kind {
 
 typedef struct msi_pv msi_pv;
 
+/* A node is allocated only as far as its kind uses (msi_pv_bytes): most
+ * nodes (scalars, strings, tuples, lists, sets) end after `items`, a DICT
+ * after `pairs`, and only the kinds BUILD can apply to (GLOBAL, CALL,
+ * PERSID, EXT) have `state` and `builds`. A state dict's tree is mostly
+ * small nodes, and every byte of it is fresh memory. So: read `pairs` only
+ * while npairs says there are some, and `state` through msi_pv_state(). */
 struct msi_pv {
 	uint8_t kind;   /* msi_pv_kind */
 	uint8_t opcode; /* the opcode that made the node (REDUCE 'R', NEWOBJ 0x81, ...) */
 	uint16_t flags; /* MSI_PV_* */
 	uint32_t nitems, npairs;
+	uint32_t depth; /* levels of nesting, this node included (1 for a leaf), as its children stood
+	                 * when attached: at most max_depth, so a walk that follows no cycle and
+	                 * no later mutation recurses no deeper */
 	uint64_t size;  /* nodes in the fully expanded tree, saturating at UINT64_MAX */
 	union {
 		bool b;
@@ -87,13 +98,26 @@ struct msi_pv {
 		uint32_t ext;
 	} u;
 	msi_pv **items;  /* TUPLE/LIST/SET/FROZENSET members; APPEND(S)/ADDITEMS targets (also on CALL) */
+	/* DICT and the callable kinds only: */
 	msi_pv **pairs;  /* DICT and SETITEM(S) targets: key0, value0, key1, value1, ... (2 * npairs) */
+	/* GLOBAL, CALL, PERSID and EXT only: */
 	msi_pv *state;   /* the last BUILD state applied to this node, or NULL */
 	uint32_t builds; /* how many BUILDs were applied */
-	uint32_t depth;  /* levels of nesting, this node included (1 for a leaf), as its children stood
-	                  * when attached: at most max_depth, so a walk that follows no cycle and
-	                  * no later mutation recurses no deeper */
 };
+
+/* The bytes a node of `kind` has (see above). */
+static inline size_t msi_pv_bytes(uint8_t kind)
+{
+	return kind >= MSI_PV_GLOBAL ? sizeof(msi_pv)
+	       : kind == MSI_PV_DICT ? offsetof(msi_pv, state)
+				     : offsetof(msi_pv, pairs);
+}
+
+/* The last BUILD state applied to v, or NULL. */
+static inline const msi_pv *msi_pv_state(const msi_pv *v)
+{
+	return v->kind >= MSI_PV_GLOBAL ? v->state : NULL;
+}
 
 /* One GLOBAL, STACK_GLOBAL or INST occurrence, in stream order. */
 typedef struct msi_pickle_global {
@@ -169,14 +193,27 @@ static inline bool msi_pickle_saw(const msi_pickle *p, uint8_t op)
 	return (p->opcodes_seen[op >> 3] >> (op & 7)) & 1u;
 }
 
-/* Small tree helpers for consumers. */
+/* Small tree helpers for consumers (the two a tensor walk calls per tensor
+ * inline). */
 /* The GLOBAL a CALL node calls ("module", "name" out), false when the
  * callable is not a GLOBAL node. */
-bool msi_pv_call_target(const msi_pv *v, const char **module, const char **name);
+static inline bool msi_pv_call_target(const msi_pv *v, const char **module, const char **name)
+{
+	if (!v || v->kind != MSI_PV_CALL || !v->u.call.callable || v->u.call.callable->kind != MSI_PV_GLOBAL)
+		return false;
+	*module = v->u.call.callable->u.global.module;
+	*name = v->u.call.callable->u.global.name;
+	return true;
+}
 /* true when v is a GLOBAL or a CALL of a GLOBAL named module.name */
 bool msi_pv_is_global(const msi_pv *v, const char *module, const char *name);
 /* The i-th item of a TUPLE/LIST, or NULL. */
-const msi_pv *msi_pv_item(const msi_pv *v, size_t i);
+static inline const msi_pv *msi_pv_item(const msi_pv *v, size_t i)
+{
+	if (!v || (v->kind != MSI_PV_TUPLE && v->kind != MSI_PV_LIST) || i >= v->nitems)
+		return NULL;
+	return v->items[i];
+}
 /* The value for a STR key in a DICT or a CALL's pairs, or NULL. */
 const msi_pv *msi_pv_dict_get(const msi_pv *v, const char *key);
 

@@ -77,11 +77,16 @@ struct msi_pvm {
 	size_t nmarks, marks_cap;
 	uintptr_t *dense; /* memo slots [0, dense_cap): node | MEMO_OVERWRITTEN, 0 = empty */
 	size_t dense_cap;
+	/* Slots from dense_init on are empty without having been written: they
+	 * are zeroed a page's worth at a time as keys reach them (dense_at in
+	 * pickle_vm_core.c), not the whole new half each time the array
+	 * doubles. The fast paths test keys against dense_init, not dense_cap. */
+	size_t dense_init;
 	memo_slot *memo; /* other memo slots */
 	size_t memo_cap, memo_hashed, memo_count;
 	size_t globals_cap;
 	uint64_t nodes_left; /* max_nodes less the nodes made */
-	msi_pv *shared_int[256], *shared_none, *shared_bool[2]; /* see shared() */
+	msi_pv *shared_int[256], *shared_none, *shared_bool[2], *shared_tuple; /* see shared() */
 
 	pv_arena *ar;
 	unsigned char *bump, *bump_end; /* the open chunk's free bytes */
@@ -174,7 +179,8 @@ static inline const uint8_t *take(vm *v, size_t n)
 	return msi_pvm_take_slow(v, n);
 }
 
-/* A node, followed by `extra` bytes of its own (a container's items). */
+/* A node of its kind's size (msi_pv_bytes), followed by `extra` bytes of
+ * its own (a container's items). */
 static inline msi_pv *node_with(vm *v, uint8_t kind, uint8_t op, size_t extra)
 {
 	if (!v->nodes_left) {
@@ -182,10 +188,11 @@ static inline msi_pv *node_with(vm *v, uint8_t kind, uint8_t op, size_t extra)
 			     (ull)v->at);
 		return NULL;
 	}
-	msi_pv *n = alloc(v, sizeof *n + extra);
+	size_t bytes = msi_pv_bytes(kind);
+	msi_pv *n = alloc(v, bytes + extra);
 	if (!n)
 		return NULL;
-	memset(n, 0, sizeof *n);
+	memset(n, 0, bytes);
 	n->kind = kind;
 	n->opcode = op;
 	n->size = 1;
@@ -199,15 +206,17 @@ static inline msi_pv *node(vm *v, uint8_t kind, uint8_t op)
 	return node_with(v, kind, op, 0);
 }
 
-/* None, True, False and BININT1's 0..255 are immutable: one node each
- * serves every occurrence (a state dict's offsets, strides and flags are
- * mostly these). Only memo_get would change one, and copies it first. */
+/* None, True, False, BININT1's 0..255 and EMPTY_TUPLE's () are immutable:
+ * one node each serves every occurrence (a state dict's offsets, strides
+ * and flags are mostly these, and every OrderedDict() and backward-hooks
+ * call takes its arguments as ()). Only memo_get would change one, and
+ * copies it first. */
 static inline msi_pv *shared(vm *v, msi_pv **slot, uint8_t kind, uint8_t op, int64_t value)
 {
 	if (!*slot && (*slot = node(v, kind, op))) {
 		if (kind == MSI_PV_BOOL)
 			(*slot)->u.b = value != 0;
-		else
+		else if (kind == MSI_PV_INT)
 			(*slot)->u.i = value;
 	}
 	return *slot;
@@ -263,7 +272,7 @@ static inline MSI_PVM_HOT msi_pv *container(vm *v, uint8_t kind, uint8_t op, msi
 	msi_pv *c = node_with(v, kind, op, want * sizeof(msi_pv *));
 	if (!c || !n)
 		return c;
-	msi_pv **arr = (msi_pv **)(c + 1);
+	msi_pv **arr = (msi_pv **)((unsigned char *)c + msi_pv_bytes(kind));
 	uint64_t size = 1;
 	uint32_t depth = 0;
 	for (size_t i = 0; i < n; i++) {

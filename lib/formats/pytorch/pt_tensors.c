@@ -118,15 +118,25 @@ static void *chunk_alloc(pt_tensors *t, size_t n)
 	return p;
 }
 
+/* The tables grow with the archive (6,000 tensors are ~1 MB of them):
+ * they live in msi_big_* blocks, which a registry's next validation reuses
+ * instead of faulting in fresh pages. */
+static void *grow_big(void *arr, size_t cap, size_t ncap, size_t elem)
+{
+	if (ncap > SIZE_MAX / elem)
+		return NULL;
+	return msi_big_realloc(arr, cap * elem, ncap * elem);
+}
+
 void pt_tensors_free(pt_tensors *t)
 {
 	for (pt_chunk *c = t->chunks, *next; c; c = next) {
 		next = c->next;
 		msi_free(c);
 	}
-	msi_free(t->tensors);
-	msi_free(t->storages);
-	msi_free(t->index);
+	msi_big_free(t->tensors, t->cap_tensors * sizeof *t->tensors);
+	msi_big_free(t->storages, t->cap_storages * sizeof *t->storages);
+	msi_big_free(t->index, t->index_cap * sizeof *t->index);
 	memset(t, 0, sizeof *t);
 }
 
@@ -171,9 +181,10 @@ static bool index_grow_to(pt_tensors *t, size_t want)
 	size_t cap = t->index_cap ? t->index_cap * 2 : 64;
 	while (cap < want)
 		cap *= 2;
-	size_t *idx = msi_calloc(cap, sizeof *idx);
+	size_t *idx = cap <= SIZE_MAX / sizeof *idx ? msi_big_alloc(cap * sizeof *idx) : NULL;
 	if (!idx)
 		return false;
+	memset(idx, 0, cap * sizeof *idx);
 	for (size_t i = 0; i < t->nstorages; i++) {
 		uint64_t h = hash_str(t->storages[i].key, t->storages[i].constants);
 		size_t j = (size_t)h & (cap - 1);
@@ -181,7 +192,7 @@ static bool index_grow_to(pt_tensors *t, size_t want)
 			j = (j + 1) & (cap - 1);
 		idx[j] = i + 1;
 	}
-	msi_free(t->index);
+	msi_big_free(t->index, t->index_cap * sizeof *t->index);
 	t->index = idx;
 	t->index_cap = cap;
 	return true;
@@ -198,12 +209,12 @@ bool pt_tensors_reserve(pt_tensors *t, size_t storages)
 		storages = RESERVE_MAX;
 	if (storages <= t->cap_storages && storages <= t->cap_tensors)
 		return true;
-	pt_storage *s = msi_reallocarray(t->storages, storages, sizeof *s);
+	pt_storage *s = grow_big(t->storages, t->cap_storages, storages, sizeof *s);
 	if (!s)
 		return false;
 	t->storages = s;
 	t->cap_storages = storages;
-	pt_tensor *x = msi_reallocarray(t->tensors, storages, sizeof *x);
+	pt_tensor *x = grow_big(t->tensors, t->cap_tensors, storages, sizeof *x);
 	if (!x)
 		return false;
 	t->tensors = x;
@@ -229,7 +240,7 @@ static size_t storage_find_or_add(pt_tensors *t, const char *key, bool constants
 	}
 	if (t->nstorages == t->cap_storages) {
 		size_t cap = t->cap_storages ? t->cap_storages * 2 : 16;
-		pt_storage *s = msi_reallocarray(t->storages, cap, sizeof *s);
+		pt_storage *s = grow_big(t->storages, t->cap_storages, cap, sizeof *s);
 		if (!s) {
 			t->failed = true;
 			return SIZE_MAX;
@@ -425,7 +436,7 @@ static pt_tensor *tensor_add(pt_tensors *t, const char *key, const msi_pv *node)
 {
 	if (t->ntensors == t->cap_tensors) {
 		size_t cap = t->cap_tensors ? t->cap_tensors * 2 : 32;
-		pt_tensor *n = msi_reallocarray(t->tensors, cap, sizeof *n);
+		pt_tensor *n = grow_big(t->tensors, t->cap_tensors, cap, sizeof *n);
 		if (!n) {
 			t->failed = true;
 			return NULL;

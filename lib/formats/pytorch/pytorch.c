@@ -467,7 +467,7 @@ static void scan_tree(tree_scan *s, const msi_pv *v, int depth)
 	}
 	if (v->kind == MSI_PV_PERSID)
 		scan_tree(s, v->u.persid, depth + 1);
-	scan_tree(s, v->state, depth + 1);
+	scan_tree(s, msi_pv_state(v), depth + 1);
 }
 
 /* SETITEM/APPEND on calls, judged by the global called: the weights-only
