@@ -17,8 +17,11 @@ void msi_container_free(msi_container *c)
 			msi_free(name);
 		msi_free(c->entries[i].link_target);
 	}
-	msi_free(c->name_block);
-	msi_free(c->entries);
+	msi_big_free(c->name_block, c->name_block_len);
+	if (c->entries_bytes)
+		msi_big_free(c->entries, c->entries_bytes);
+	else
+		msi_free(c->entries);
 	ms_report_free(c->findings);
 	msi_source_release(c->src);
 	if (c->ops && c->ops->free_impl)

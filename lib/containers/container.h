@@ -57,8 +57,9 @@ struct msi_container {
 	size_t count;
 	ms_report *findings;   /* structural findings from parsing */
 	msi_source *src;       /* zip, tar: the bytes (a reference is held) */
-	char *name_block;      /* zip: one allocation holding entry names (not freed one by one) */
+	char *name_block;      /* zip: one msi_big_* block holding entry names (not freed one by one) */
 	size_t name_block_len;
+	size_t entries_bytes;  /* zip: entries is a msi_big_* block of this size; 0: msi_malloc'd */
 	uint64_t total_size;   /* directory: sum of regular file sizes */
 	const msi_container_ops *ops;
 	void *impl;

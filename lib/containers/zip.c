@@ -92,7 +92,8 @@ typedef struct zparse {
 	uint64_t size;
 	zaux *aux;
 	uint32_t *hash;  /* of each entry's name (as a C string), for duplicates */
-	size_t cap;
+	size_t cap;      /* entries, aux and hash all hold this many */
+	size_t aux_cap, hash_cap; /* each array's own: they differ after a failed growth */
 	char *names;     /* c->name_block: entry names are carved from it */
 	size_t names_len, names_used;
 	uint64_t name_bytes;
@@ -110,7 +111,7 @@ static const uint8_t *zwin_fill(zwin *w, uint64_t off, size_t len, size_t ahead,
 		return NULL;
 	}
 	if (!w->buf) {
-		w->buf = msi_malloc(WIN_CAP);
+		w->buf = msi_big_alloc(WIN_CAP);
 		if (!w->buf) {
 			*rc = msi_error(MS_ENOMEM, "out of memory");
 			return NULL;
@@ -174,24 +175,31 @@ static bool read_zip64_extra(const uint8_t *extra, size_t len, uint64_t *usize, 
 	return !(need_u || need_c || need_o);
 }
 
-/* Grows the listing's arrays to hold `ncap` entries. */
+/* Grows the listing's arrays to hold `ncap` entries. They are msi_big_*
+ * blocks: an archive of thousands of members lists ~1 MB, which the next
+ * archive opened reuses instead of faulting in fresh pages. */
 static int reserve_entries(zparse *p, size_t ncap)
 {
 	msi_container *c = p->c;
 	if (ncap <= p->cap)
 		return MS_OK;
-	msi_entry *e = msi_reallocarray(c->entries, ncap, sizeof *e);
+	if (ncap > SIZE_MAX / sizeof(msi_entry))
+		return msi_error(MS_ENOMEM, "out of memory");
+	msi_entry *e = msi_big_realloc(c->entries, c->entries_bytes, ncap * sizeof *e);
 	if (!e)
 		return msi_error(MS_ENOMEM, "out of memory");
 	c->entries = e;
-	zaux *a = msi_reallocarray(p->aux, ncap, sizeof *a);
+	c->entries_bytes = ncap * sizeof *e;
+	zaux *a = msi_big_realloc(p->aux, p->aux_cap * sizeof *a, ncap * sizeof *a);
 	if (!a)
 		return msi_error(MS_ENOMEM, "out of memory");
 	p->aux = a;
-	uint32_t *h = msi_reallocarray(p->hash, ncap, sizeof *h);
+	p->aux_cap = ncap;
+	uint32_t *h = msi_big_realloc(p->hash, p->hash_cap * sizeof *h, ncap * sizeof *h);
 	if (!h)
 		return msi_error(MS_ENOMEM, "out of memory");
 	p->hash = h;
+	p->hash_cap = ncap;
 	p->cap = ncap;
 	return MS_OK;
 }
@@ -843,7 +851,7 @@ static int parse_directory(zparse *p, const zdir *d)
 		block = MSI_MIN(block, p->lim->max_metadata + want);
 	if (block > 0) {
 		/* without it names are allocated one by one: no error here */
-		p->names = msi_malloc((size_t)block);
+		p->names = msi_big_alloc((size_t)block);
 		p->names_len = p->names ? (size_t)block : 0;
 		c->name_block = p->names;
 		c->name_block_len = p->names_len;
@@ -937,9 +945,9 @@ int msi_zip_open(msi_source *src, const msi_limits *limits, msi_container **out)
 		rc = msi_error(MS_ENOMEM, "out of memory");
 	for (size_t i = 0; rc == MS_OK && i < c->count; i++)
 		flags[i] = p.aux[i].skip || c->entries[i].unsafe ? ZENT_SKIP : 0;
-	msi_free(p.w.buf);
-	msi_free(p.aux);
-	msi_free(p.hash);
+	msi_big_free(p.w.buf, WIN_CAP);
+	msi_big_free(p.aux, p.aux_cap * sizeof *p.aux);
+	msi_big_free(p.hash, p.hash_cap * sizeof *p.hash);
 	if (rc != MS_OK) {
 		msi_container_free(c);
 		return rc;

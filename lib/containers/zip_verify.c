@@ -37,7 +37,10 @@
 /* c->impl of a zip container. */
 typedef struct zimpl {
 	size_t count;
-	uint8_t **held;     /* verify's inflated copy of each entry, or NULL (lazily allocated) */
+	struct zheld {
+		uint8_t *buf;   /* verify's inflated copy of the entry (a msi_big_* block), or NULL */
+		size_t block;   /* its block size */
+	} *held;            /* one per entry (allocated with the first copy) */
 	size_t held_bytes;
 	uint8_t flags[];    /* ZENT_* per entry */
 } zimpl;
@@ -269,14 +272,12 @@ static int inflate_member(msi_container *c, const msi_entry *e, uint64_t max_siz
 		                 e->name, (unsigned long long)e->size, (unsigned long long)max_size);
 	zimpl *z = c->impl;
 	size_t index = (size_t)(e - c->entries);
-	if (z->held && z->held[index]) {
+	if (z->held && z->held[index].buf) {
 		/* verify inflated and checked it: hand its copy over */
-		int rc = msi_source_from_memory(z->held[index], (size_t)e->size, true, out);
-		if (rc != MS_OK)
-			return rc;
-		z->held[index] = NULL;
+		struct zheld h = z->held[index];
+		z->held[index].buf = NULL;
 		z->held_bytes -= (size_t)e->size;
-		return MS_OK;
+		return msi_source_from_big(h.buf, (size_t)e->size, h.block, out);
 	}
 	uint8_t *buf = msi_malloc((size_t)e->size + 1);
 	if (!buf)
@@ -483,7 +484,7 @@ static int small_member_crc(const msi_container *c, small_window *w, const msi_e
 {
 	size_t n = (size_t)e->csize;
 	if (e->data_offset < w->off || e->data_offset - w->off > w->len || w->len - (e->data_offset - w->off) < n) {
-		if (!w->buf && !(w->buf = msi_malloc(WINDOW_SIZE)))
+		if (!w->buf && !(w->buf = msi_big_alloc(WINDOW_SIZE)))
 			return msi_error(MS_ENOMEM, "out of memory");
 		int64_t got = msi_source_read_upto(c->src, e->data_offset, w->buf, WINDOW_SIZE);
 		if (got < 0)
@@ -534,19 +535,21 @@ static int verify_hold(msi_container *c, size_t i, msi_progress *progress, bool 
 		return MS_OK;
 	if (!z->held && !(z->held = msi_calloc(z->count ? z->count : 1, sizeof *z->held)))
 		return MS_OK;
-	uint8_t *buf = msi_malloc((size_t)e->size + 1);
+	/* a msi_big_* block: a TorchScript archive's code file is ~0.5 MB */
+	uint8_t *buf = msi_big_alloc((size_t)e->size + 1);
 	if (!buf)
 		return MS_OK;
 	if (inflate_whole(c, e, buf, true) != MS_OK) {
-		msi_free(buf);
+		msi_big_free(buf, (size_t)e->size + 1);
 		return MS_OK;
 	}
 	z->flags[i] |= ZENT_VERIFIED;
-	if (!z->held[i] && z->held_bytes + e->size <= HOLD_BUDGET) {
-		z->held[i] = buf;
+	if (!z->held[i].buf && z->held_bytes + e->size <= HOLD_BUDGET) {
+		z->held[i].buf = buf;
+		z->held[i].block = (size_t)e->size + 1;
 		z->held_bytes += (size_t)e->size;
 	} else {
-		msi_free(buf);
+		msi_big_free(buf, (size_t)e->size + 1);
 	}
 	*done = true;
 	return progress_member(progress, e);
@@ -599,7 +602,7 @@ static int zip_verify(msi_container *c, ms_report *r, msi_progress *progress)
 		}
 	}
 	msi_free(out);
-	msi_free(w.buf);
+	msi_big_free(w.buf, WINDOW_SIZE);
 	return rc;
 }
 
@@ -622,7 +625,7 @@ static void zip_free_impl(void *impl)
 		return;
 	if (z->held) {
 		for (size_t i = 0; i < z->count; i++)
-			msi_free(z->held[i]);
+			msi_big_free(z->held[i].buf, z->held[i].block);
 		msi_free(z->held);
 	}
 	msi_free(z);

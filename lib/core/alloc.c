@@ -122,20 +122,22 @@ char *msi_strdup(const char *s)
  * therefore come straight from mmap, sized to a power of two; those of
  * 2 MiB and more are aligned to 2 MiB and advised as huge pages
  * (transparent huge pages in "madvise" mode), so each 2 MiB first touched
- * costs one fault. Freed blocks are kept, a few and of bounded size, for
+ * costs one fault. Freed blocks are kept (16 at most, 64 MiB in all) for
  * the next call that asks for the same size (a registry validating file
  * after file, a notebook re-validating), which then touches no fresh page.
  * glibc's malloc hands such sizes to mmap too, but returns them at once.
  * A caller's allocator, when installed, gets every block as before. */
-#define BIG_MIN ((size_t)256 << 10)
+#define BIG_MIN ((size_t)128 << 10) /* glibc's first mmap threshold */
 #define BIG_ALIGN ((size_t)2 << 20)
 #define BIG_MAX ((size_t)1 << 40)
-#define BIG_KEEP_MAX ((size_t)32 << 20) /* larger blocks are never kept */
-#define BIG_SLOTS 6
+#define BIG_KEEP_MAX ((size_t)32 << 20)   /* larger blocks are never kept */
+#define BIG_KEEP_TOTAL ((size_t)64 << 20) /* nor more than this in all */
+#define BIG_SLOTS 16 /* a state dict's validation frees about ten */
 
 /* Kept blocks, each as its address (page-aligned) | log2 of its length, so
  * a slot is judged without touching the block another thread may own. */
 static _Atomic(uintptr_t) g_big_kept[BIG_SLOTS];
+static _Atomic(size_t) g_big_kept_bytes;
 
 static bool big_direct(size_t size)
 {
@@ -196,8 +198,10 @@ void *msi_big_alloc(size_t size)
 		uintptr_t kept = atomic_load_explicit(&g_big_kept[i], memory_order_relaxed);
 		if (kept && kept_len(kept) == len &&
 		    atomic_compare_exchange_strong_explicit(&g_big_kept[i], &kept, 0, memory_order_acq_rel,
-		                                            memory_order_relaxed))
+		                                            memory_order_relaxed)) {
+			atomic_fetch_sub_explicit(&g_big_kept_bytes, len, memory_order_relaxed);
 			return kept_block(kept);
+		}
 	}
 	return big_map(len);
 }
@@ -211,7 +215,10 @@ void msi_big_free(void *ptr, size_t size)
 		return;
 	}
 	size_t len = big_len(size);
-	if (len > BIG_KEEP_MAX) {
+	if (len > BIG_KEEP_MAX ||
+	    atomic_fetch_add_explicit(&g_big_kept_bytes, len, memory_order_relaxed) + len > BIG_KEEP_TOTAL) {
+		if (len <= BIG_KEEP_MAX)
+			atomic_fetch_sub_explicit(&g_big_kept_bytes, len, memory_order_relaxed);
 		munmap(ptr, len);
 		return;
 	}
@@ -229,10 +236,12 @@ void msi_big_free(void *ptr, size_t size)
 		if (old && kept_len(old) < len &&
 		    atomic_compare_exchange_strong_explicit(&g_big_kept[i], &old, tag, memory_order_acq_rel,
 		                                            memory_order_relaxed)) {
+			atomic_fetch_sub_explicit(&g_big_kept_bytes, kept_len(old), memory_order_relaxed);
 			munmap(kept_block(old), kept_len(old));
 			return;
 		}
 	}
+	atomic_fetch_sub_explicit(&g_big_kept_bytes, len, memory_order_relaxed);
 	munmap(ptr, len);
 }
 

@@ -95,6 +95,16 @@ int msi_source_from_memory(const void *data, size_t len, bool take, msi_source *
 	return MS_OK;
 }
 
+int msi_source_from_big(void *data, size_t len, size_t block, msi_source **out)
+{
+	int rc = msi_source_from_memory(data, len, true, out);
+	if (rc != MS_OK)
+		msi_big_free(data, block);
+	else
+		(*out)->owned_big = block;
+	return rc;
+}
+
 int msi_source_slice(msi_source *parent, uint64_t off, uint64_t len, msi_source **out)
 {
 	*out = NULL;
@@ -130,7 +140,10 @@ void msi_source_release(msi_source *s)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
-	msi_free(s->owned);
+	if (s->owned_big)
+		msi_big_free(s->owned, s->owned_big);
+	else
+		msi_free(s->owned);
 	msi_source_release(s->parent);
 	msi_free(s);
 }

@@ -27,6 +27,7 @@ struct msi_source {
 	int fd;               /* FILE */
 	const uint8_t *mem;   /* MEMORY: the bytes */
 	void *owned;          /* MEMORY: freed with the source when set */
+	size_t owned_big;     /* MEMORY: `owned` is a msi_big_* block of this size (0: msi_malloc'd) */
 	msi_source *parent;   /* SLICE */
 	uint64_t base;        /* SLICE: offset in parent */
 };
@@ -37,6 +38,9 @@ int msi_source_open_file(const char *path, msi_source **out);
 int msi_source_from_fd(int fd, bool owns, msi_source **out);
 /* Wraps memory. With `take` the source frees `data` (msi_free) on release. */
 int msi_source_from_memory(const void *data, size_t len, bool take, msi_source **out);
+/* Wraps `len` bytes of a msi_big_alloc(`block`) block, which the source
+ * frees (msi_big_free) on release, also when this fails. */
+int msi_source_from_big(void *data, size_t len, size_t block, msi_source **out);
 /* A window [off, off+len) of `parent`, which must lie inside it. */
 int msi_source_slice(msi_source *parent, uint64_t off, uint64_t len, msi_source **out);
 msi_source *msi_source_ref(msi_source *s);

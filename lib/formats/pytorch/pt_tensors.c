@@ -411,10 +411,11 @@ typedef struct pt_path {
 	bool overflow; /* deeper than the buffer: later parts are dropped */
 } pt_path;
 
-/* Appends ".part" (or "part" at the root); returns the length to cut back to. */
-static size_t path_push(pt_path *p, const char *part)
+/* Appends ".part" (or "part" at the root), part being n bytes and a NUL;
+ * returns the length to cut back to. */
+static size_t path_push_n(pt_path *p, const char *part, size_t n)
 {
-	size_t mark = p->len, n = strlen(part), need = n + (p->len ? 1 : 0);
+	size_t mark = p->len, need = n + (p->len ? 1 : 0);
 	if (p->len + need >= sizeof p->buf) {
 		p->overflow = true;
 		return mark;
@@ -432,7 +433,7 @@ static void path_pop(pt_path *p, size_t mark)
 	p->buf[mark] = '\0';
 }
 
-static pt_tensor *tensor_add(pt_tensors *t, const char *key, const msi_pv *node)
+static pt_tensor *tensor_add(pt_tensors *t, const char *key, size_t kl, const msi_pv *node)
 {
 	if (t->ntensors == t->cap_tensors) {
 		size_t cap = t->cap_tensors ? t->cap_tensors * 2 : 32;
@@ -444,7 +445,6 @@ static pt_tensor *tensor_add(pt_tensors *t, const char *key, const msi_pv *node)
 		t->tensors = n;
 		t->cap_tensors = cap;
 	}
-	size_t kl = strlen(key);
 	char *k = chunk_alloc(t, kl + 1);
 	if (!k)
 		return NULL;
@@ -467,14 +467,15 @@ static bool read_ints(const msi_pv *tuple, int64_t *out, uint32_t rank)
 }
 
 /* Tensor `v` (already known to be one) under `key`. */
-static pt_tensor *take_tensor(pt_tensors *t, const msi_pv *v, const char *key, bool legacy, bool constants)
+static pt_tensor *take_tensor(pt_tensors *t, const msi_pv *v, const pt_path *path, bool legacy, bool constants)
 {
 	const char *fn = NULL;
 	bool parameter = false;
 	const msi_pv *args = tensor_args(t, v, &fn, &parameter, 0);
 	if (!args)
 		return NULL;
-	pt_tensor *x = tensor_add(t, key, v);
+	const char *key = path->buf;
+	pt_tensor *x = tensor_add(t, key, path->len, v);
 	if (!x)
 		return NULL;
 	x->storage = storage_of(t, msi_pv_item(args, 0), legacy, constants);
@@ -530,20 +531,27 @@ static bool has_pairs(const msi_pv *v)
 	return v && (v->kind == MSI_PV_DICT || (v->kind == MSI_PV_CALL && v->npairs > 0));
 }
 
-static void key_text(const msi_pv *k, char *buf, size_t cap)
+/* A dict key as a path part in buf (cut at cap - 1 bytes); returns its length. */
+static size_t key_text(const msi_pv *k, char *buf, size_t cap)
 {
 	const char *s = str_of(k);
+	size_t n;
 	if (s) {
-		size_t n = strlen(s);
+		n = strlen(s);
 		if (n >= cap)
 			n = cap - 1;
 		memcpy(buf, s, n);
 		buf[n] = '\0';
-	} else if (k && k->kind == MSI_PV_INT) {
-		snprintf(buf, cap, "%lld", (long long)k->u.i);
-	} else {
-		snprintf(buf, cap, "?");
+		return n;
 	}
+	int w = k && k->kind == MSI_PV_INT ? snprintf(buf, cap, "%lld", (long long)k->u.i) : snprintf(buf, cap, "?");
+	return w < 0 ? 0 : (size_t)w < cap ? (size_t)w : cap - 1;
+}
+
+/* A value no walk looks into: no tensor, nothing inside. */
+static bool is_leaf(const msi_pv *v)
+{
+	return !v || (v->kind != MSI_PV_CALL && v->nitems == 0 && v->npairs == 0);
 }
 
 static void walk_save(pt_tensors *t, const msi_pv *v, pt_path *path, int depth, bool legacy, bool constants)
@@ -553,21 +561,21 @@ static void walk_save(pt_tensors *t, const msi_pv *v, pt_path *path, int depth, 
 	t->budget--;
 	if (v->kind != MSI_PV_CALL && v->nitems == 0 && v->npairs == 0)
 		return; /* a leaf: no tensor, nothing inside */
-	if (take_tensor(t, v, path->buf, legacy, constants))
+	if (take_tensor(t, v, path, legacy, constants))
 		return;
 	char part[256];
 	if (has_pairs(v)) {
 		for (uint32_t i = 0; i < v->npairs && !t->failed; i++) {
-			key_text(v->pairs[2 * i], part, sizeof part);
-			size_t mark = path_push(path, part);
+			size_t n = key_text(v->pairs[2 * i], part, sizeof part);
+			size_t mark = path_push_n(path, part, n);
 			walk_save(t, v->pairs[2 * i + 1], path, depth + 1, legacy, constants);
 			path_pop(path, mark);
 		}
 	}
 	if (v->kind == MSI_PV_LIST || v->kind == MSI_PV_TUPLE || (v->kind == MSI_PV_CALL && v->nitems > 0)) {
 		for (uint32_t i = 0; i < v->nitems && !t->failed; i++) {
-			snprintf(part, sizeof part, "%u", (unsigned)i);
-			size_t mark = path_push(path, part);
+			int n = snprintf(part, sizeof part, "%u", (unsigned)i);
+			size_t mark = path_push_n(path, part, (size_t)n);
 			walk_save(t, v->items[i], path, depth + 1, legacy, constants);
 			path_pop(path, mark);
 		}
@@ -616,15 +624,17 @@ static void walk_module(pt_tensors *t, const msi_pv *v, pt_path *path, const pt_
 	const msi_pv *state = v->state;
 	char part[256];
 	for (uint32_t i = 0; i < state->npairs && !t->failed; i++) {
-		key_text(state->pairs[2 * i], part, sizeof part);
-		size_t mark = path_push(path, part);
 		const msi_pv *val = state->pairs[2 * i + 1];
-		pt_tensor *x = take_tensor(t, val, path->buf, false, false);
+		if (is_leaf(val))
+			continue; /* `training`, hooks: neither a tensor nor a module */
+		size_t kn = key_text(state->pairs[2 * i], part, sizeof part);
+		size_t mark = path_push_n(path, part, kn);
+		pt_tensor *x = take_tensor(t, val, path, false, false);
 		if (x) {
 			int what = pt_class_attr_kind(cls, part);
 			x->parameter = what == 1;
 			x->buffer = what == 2;
-		} else if (val && (val->kind == MSI_PV_CALL || val->nitems || val->npairs)) {
+		} else {
 			walk_module(t, val, path, lists, depth + 1);
 		}
 		path_pop(path, mark);

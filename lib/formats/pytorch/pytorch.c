@@ -281,13 +281,17 @@ static bool build_rec_index(pt_doc *d)
 	size_t cap = 16;
 	while (cap < d->c->count * 2 + 2)
 		cap *= 2;
-	d->rec_index = msi_calloc(cap, sizeof *d->rec_index);
+	/* 16,384 slots for a 6,000-member archive: a msi_big_* block */
+	d->rec_index = msi_big_alloc(cap * sizeof *d->rec_index);
+	if (d->rec_index) {
+		memset(d->rec_index, 0, cap * sizeof *d->rec_index);
+		d->rec_cap = cap; /* doc_free frees it by this size */
+	}
 	d->referenced = msi_calloc(d->c->count + 1, 1);
 	d->rec_names = msi_calloc(d->c->count + 1, sizeof *d->rec_names);
 	d->rec_hashes = msi_calloc(d->c->count + 1, sizeof *d->rec_hashes);
 	if (!d->rec_index || !d->referenced || !d->rec_names || !d->rec_hashes)
 		return false;
-	d->rec_cap = cap;
 	for (size_t i = 0; i < d->c->count; i++) {
 		const char *n = rec_name_of(d, &d->c->entries[i]);
 		d->rec_names[i] = n;
@@ -618,7 +622,7 @@ static void doc_free(pt_doc *d)
 	pt_tensors_free(&d->tensors);
 	pt_class_lists_free(d->lists);
 	strset_free(&d->globals);
-	msi_free(d->rec_index);
+	msi_big_free(d->rec_index, d->rec_cap * sizeof *d->rec_index);
 	msi_free(d->rec_names);
 	msi_free(d->rec_hashes);
 	msi_free(d->referenced);
