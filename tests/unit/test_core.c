@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "core/arena.h"
@@ -355,7 +356,91 @@ static void arena_cap_and_chunks(void)
 	msi_arena_free(&a);
 }
 
+/* msi_big_*: small sizes are plain heap blocks; from 128 KiB, mappings kept
+ * after free and handed back for the same size; realloc keeps the bytes
+ * across both kinds; huge-page blocks (2 MiB and more) are 2 MiB-aligned. */
+static void big_blocks_reused(void)
+{
+	uint8_t *small = msi_big_alloc(1000);
+	CHECK(small != NULL);
+	memset(small, 7, 1000);
+	msi_big_free(small, 1000);
+
+	size_t n = 300u << 10;
+	uint8_t *a = msi_big_alloc(n);
+	CHECK(a != NULL && ((uintptr_t)a & 4095) == 0);
+	memset(a, 0xab, n);
+	msi_big_free(a, n);
+	uint8_t *b = msi_big_alloc(n - 1000); /* the same power-of-two class */
+	CHECK(b == a);
+	CHECK(b[12345] == 0xab); /* reused as it was: callers zero what they need */
+
+	/* grown across classes and back down to a heap block: the bytes stay */
+	for (size_t i = 0; i < n - 1000; i++)
+		b[i] = (uint8_t)(i * 31);
+	uint8_t *c = msi_big_realloc(b, n - 1000, 3u << 20);
+	CHECK(c != NULL);
+	CHECK(((uintptr_t)c & ((2u << 20) - 1)) == 0);
+	bool same = true;
+	for (size_t i = 0; i < n - 1000; i++)
+		same = same && c[i] == (uint8_t)(i * 31);
+	CHECK(same);
+	memset(c + n, 1, (3u << 20) - n); /* all of it is writable */
+	uint8_t *d = msi_big_realloc(c, 3u << 20, 100);
+	CHECK(d != NULL);
+	CHECK(d[0] == 0 && d[99] == (uint8_t)(99 * 31));
+	msi_big_free(d, 100);
+
+	/* more freed blocks than are kept: all released, none lost */
+	uint8_t *many[40];
+	for (int i = 0; i < 40; i++) {
+		many[i] = msi_big_alloc((size_t)(128u << 10) << (i % 4));
+		CHECK(many[i] != NULL);
+		many[i][0] = (uint8_t)i;
+	}
+	for (int i = 0; i < 40; i++)
+		msi_big_free(many[i], (size_t)(128u << 10) << (i % 4));
+	uint8_t *e = msi_big_realloc(NULL, 0, 1u << 20); /* realloc of nothing allocates */
+	CHECK(e != NULL);
+	msi_big_free(e, 1u << 20);
+	msi_big_free(NULL, 1u << 20);
+}
+
+static void *big_worker(void *arg)
+{
+	uint8_t id = (uint8_t)(uintptr_t)arg;
+	for (int i = 0; i < 2000; i++) {
+		size_t n = (size_t)(128u << 10) << (i % 3);
+		uint8_t *p = msi_big_alloc(n);
+		if (!p)
+			return (void *)1;
+		for (size_t k = 0; k < n; k += 4096)
+			p[k] = id;
+		sched_yield(); /* let the others run while this block is ours */
+		for (size_t k = 0; k < n; k += 4096)
+			if (p[k] != id)
+				return (void *)1; /* another thread was handed it too */
+		msi_big_free(p, n);
+	}
+	return NULL;
+}
+
+/* Threads taking and keeping blocks at once never share one. */
+static void big_blocks_threads(void)
+{
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		CHECK(pthread_create(&t[i], NULL, big_worker, (void *)(uintptr_t)(i + 1)) == 0);
+	for (int i = 0; i < 4; i++) {
+		void *rv;
+		CHECK(pthread_join(t[i], &rv) == 0);
+		CHECK(rv == NULL);
+	}
+}
+
 static const msi_test_case cases[] = {
+	{ "big_blocks_reused", big_blocks_reused },
+	{ "big_blocks_threads", big_blocks_threads },
 	{ "sha256_vectors", sha256_vectors },
 	{ "sha256_portable_matches", sha256_portable_matches },
 	{ "crc32_vectors", crc32_vectors },
