@@ -32,6 +32,7 @@ typedef struct pt_storage {
 	bool numel_known;
 	const char *location;
 	bool constants;        /* named by constants.pkl: record constants/<key> */
+	uint32_t hash;         /* high half of its key's hash: compared before the keys */
 	bool conflict_reported;
 } pt_storage;
 

@@ -234,7 +234,7 @@ static size_t storage_find_or_add(pt_tensors *t, const char *key, bool constants
 	size_t j = (size_t)h & (t->index_cap - 1);
 	while (t->index[j]) {
 		pt_storage *s = &t->storages[t->index[j] - 1];
-		if (s->constants == constants && strcmp(s->key, key) == 0)
+		if (s->hash == (uint32_t)(h >> 32) && s->constants == constants && strcmp(s->key, key) == 0)
 			return t->index[j] - 1;
 		j = (j + 1) & (t->index_cap - 1);
 	}
@@ -252,6 +252,7 @@ static size_t storage_find_or_add(pt_tensors *t, const char *key, bool constants
 	memset(&t->storages[i], 0, sizeof t->storages[i]);
 	t->storages[i].key = key;
 	t->storages[i].constants = constants;
+	t->storages[i].hash = (uint32_t)(h >> 32);
 	t->index[j] = i + 1;
 	*is_new = true;
 	return i;
@@ -261,10 +262,11 @@ const pt_storage *pt_tensors_find_storage(const pt_tensors *t, const char *key, 
 {
 	if (!t->index_cap)
 		return NULL;
-	size_t j = (size_t)hash_str(key, constants) & (t->index_cap - 1);
+	uint64_t h = hash_str(key, constants);
+	size_t j = (size_t)h & (t->index_cap - 1);
 	while (t->index[j]) {
 		const pt_storage *s = &t->storages[t->index[j] - 1];
-		if (s->constants == constants && strcmp(s->key, key) == 0)
+		if (s->hash == (uint32_t)(h >> 32) && s->constants == constants && strcmp(s->key, key) == 0)
 			return s;
 		j = (j + 1) & (t->index_cap - 1);
 	}
