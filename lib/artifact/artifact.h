@@ -27,6 +27,7 @@ struct ms_artifact {
 	uint8_t *tail;            /* last bytes of the payload */
 	size_t tail_len;
 	msi_view view;
+	msi_format_cache cache;   /* the format's parsed model, shared by inspect and validate */
 	ms_report *findings;      /* found while opening (empty file, ...) */
 	int dir_fd;               /* the directory the file sits in (or the directory itself), or -1 */
 	char **allow_globals;     /* ms_artifact_allow_globals patterns (view points here) */

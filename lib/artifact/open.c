@@ -117,6 +117,7 @@ static int detect_format(ms_artifact *a, const char *forced)
 	v->hint = a->serialzy ? a->serialzy->data_format : NULL;
 	v->limits = &a->limits;
 	v->dir_fd = a->dir_fd;
+	v->cache = &a->cache;
 
 	if (forced) {
 		a->format = msi_format_by_name(forced);
@@ -325,6 +326,8 @@ MS_EXTERN void ms_artifact_free(ms_artifact *a)
 {
 	if (!a)
 		return;
+	if (a->cache.free)
+		a->cache.free(a->cache.state);
 	msi_container_free(a->container);
 	msi_serialzy_free(a->serialzy);
 	msi_source_release(a->payload);

@@ -20,7 +20,7 @@ void msi_arena_free(msi_arena *a)
 	msi_arena_chunk *c = a->head;
 	while (c) {
 		msi_arena_chunk *next = c->next;
-		msi_free(c);
+		msi_big_free(c, sizeof *c + c->size);
 		c = next;
 	}
 	msi_arena_init(a, a->cap, a->chunk_max);
@@ -35,7 +35,9 @@ void *msi_arena_grow(msi_arena *a, size_t size, size_t align)
 		a->over = true;
 		return NULL;
 	}
-	msi_arena_chunk *n = msi_malloc(sizeof *n + want);
+	/* msi_big_*: a large graph's chunks are mappings on huge pages, kept
+	 * for the next read, instead of thousands of page faults each time */
+	msi_arena_chunk *n = msi_big_alloc(sizeof *n + want);
 	if (!n)
 		return NULL;
 	n->size = want;

@@ -18,6 +18,16 @@
 #include "../containers/container.h"
 #include "../core/json.h"
 
+/* What a format keeps on the artifact between calls: a parsed model that
+ * inspect and validate both need is read once per handle. The format sets
+ * all three fields; the artifact calls `free(state)` when it is freed. A
+ * handle is never used by two threads at once (artifact.h), so no lock. */
+typedef struct msi_format_cache {
+	const void *owner;       /* the format that stored `state` (its msi_format) */
+	void *state;
+	void (*free)(void *state);
+} msi_format_cache;
+
 typedef struct msi_view {
 	const char *name;        /* base name of the file, for tie-breaks; may be NULL */
 	msi_source *src;         /* the payload bytes; NULL for a directory */
@@ -34,6 +44,7 @@ typedef struct msi_view {
 	                          * (ONNX external data); -1 for buffers and descriptors */
 	const char *const *allow_globals; /* the caller's additions to the pickle allowlists */
 	size_t allow_globals_count;      /* ("module.name" or "module.*", ms_artifact_allow_globals) */
+	msi_format_cache *cache; /* the artifact's slot, or NULL: keep nothing */
 } msi_view;
 
 typedef struct msi_inspect_out {

@@ -188,6 +188,43 @@ def test_negative_in_a_serialzy_frame(entry):
     assert not missing, (missing, report.findings)
 
 
+def _inspect_or_partial(artifact):
+    try:
+        return artifact.inspect()
+    except modelstore.ModelStoreError as e:
+        assert e.partial is not None and "error" in e.partial, e
+        return e.partial
+
+
+@pytest.mark.parametrize("entry", entries())
+def test_one_handle_inspects_and_validates_as_two_would(entry):
+    # A handle reads the model once for both verbs (onnx.c keeps it on the
+    # artifact): in either order, and again, each verb must give what a
+    # fresh handle gives, and the manifest's codes and facts must hold.
+    kw = {} if entry["detect"] else {"format": "onnx"}
+    path = need(entry)
+    with modelstore.Artifact(path, **kw) as a:
+        alone_report = a.validate().to_dict()
+    with modelstore.Artifact(path, **kw) as a:
+        alone_info = _inspect_or_partial(a)
+    for first in ("inspect", "validate"):
+        with modelstore.Artifact(path, **kw) as a:
+            if first == "inspect":
+                info = _inspect_or_partial(a)
+                report = a.validate()
+            else:
+                report = a.validate()
+                info = _inspect_or_partial(a)
+            assert report.to_dict() == alone_report, first
+            assert info == alone_info, first
+            assert a.validate().to_dict() == alone_report
+            assert _inspect_or_partial(a) == alone_info
+        found = codes_of(report)
+        assert [c for c in entry["expected_codes"] if c not in found] == [], first
+        if entry["valid"]:
+            check_facts(entry, info)
+
+
 def test_every_file_level_onnx_code_has_a_fixture():
     # Each onnx.* code the library can emit from a file has at least one
     # fixture expecting it (unresolved comes from memory, too_many_findings

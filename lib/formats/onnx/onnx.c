@@ -329,40 +329,93 @@ static int read_view(const msi_view *v, onnx_model **m, msi_source **src, onnx_e
 	return MS_OK;
 }
 
-static int inspect(const msi_view *v, msi_inspect_out *out)
-{
-	onnx_model *m;
+extern const msi_format msi_format_onnx;
+
+/* A read model with what its checks need beside it. */
+typedef struct onnx_loaded {
+	onnx_model *m;                /* NULL: the listing holds no single .onnx file */
 	msi_source *src;
 	onnx_ext_base base;
-	const char *model_file;
-	int rc = read_view(v, &m, &src, &base, &model_file);
-	if (rc != MS_OK || !m)
+	const char *model_file;       /* the model's name in a listing, or NULL */
+} onnx_loaded;
+
+static void loaded_free(void *p)
+{
+	onnx_loaded *l = p;
+	if (!l)
+		return;
+	onnx_model_free(l->m);
+	msi_source_release(l->src);
+	msi_free(l);
+}
+
+/* The view's model, read once per artifact: inspect and validate of one
+ * handle (what a registry does with an upload, and what onnx.load followed
+ * by check_model does) share one read. The model keeps the wire error it
+ * met, so a broken file is not read twice either; a failed read (memory,
+ * I/O) is not kept. *out belongs to the cache, or to the caller when the
+ * view has no cache (then loaded_free it). */
+static int load(const msi_view *v, onnx_loaded **out)
+{
+	*out = NULL;
+	if (v->cache && v->cache->owner == &msi_format_onnx) {
+		*out = v->cache->state;
+		return MS_OK;
+	}
+	onnx_loaded *l = msi_calloc(1, sizeof *l);
+	if (!l)
+		return msi_error(MS_ENOMEM, "out of memory reading an ONNX model");
+	int rc = read_view(v, &l->m, &l->src, &l->base, &l->model_file);
+	if (rc != MS_OK) {
+		msi_free(l);
 		return rc;
-	if (model_file) {
-		msi_json_key(out->model, "model_file");
-		msi_json_string(out->model, model_file);
 	}
-	if (m->error.code) {
-		rc = msi_error(MS_EFORMAT, "the ONNX model does not parse: %s", m->error.message);
-	} else {
-		rc = onnx_write_facts(m, out);
+	if (v->cache && !v->cache->owner) {
+		v->cache->owner = &msi_format_onnx;
+		v->cache->state = l;
+		v->cache->free = loaded_free;
 	}
-	onnx_model_free(m);
-	msi_source_release(src);
+	*out = l;
+	return MS_OK;
+}
+
+static void loaded_done(const msi_view *v, onnx_loaded *l)
+{
+	if (!v->cache || v->cache->state != l)
+		loaded_free(l);
+}
+
+static int inspect(const msi_view *v, msi_inspect_out *out)
+{
+	onnx_loaded *l;
+	int rc = load(v, &l);
+	if (rc != MS_OK)
+		return rc;
+	const onnx_model *m = l->m;
+	if (m) {
+		if (l->model_file) {
+			msi_json_key(out->model, "model_file");
+			msi_json_string(out->model, l->model_file);
+		}
+		if (m->error.code)
+			rc = msi_error(MS_EFORMAT, "the ONNX model does not parse: %s", m->error.message);
+		else
+			rc = onnx_write_facts(m, out);
+	}
+	loaded_done(v, l);
 	return rc;
 }
 
 static int validate(const msi_view *v, msi_validate_ctx *ctx)
 {
-	onnx_model *m;
-	msi_source *src;
-	onnx_ext_base base;
-	const char *model_file;
-	int rc = read_view(v, &m, &src, &base, &model_file);
+	onnx_loaded *l;
+	int rc = load(v, &l);
 	if (rc != MS_OK)
 		return rc;
+	const onnx_model *m = l->m;
 	if (!m) {
 		msi_report_add(ctx->report, "onnx.graph.missing", "", "the listing holds no single .onnx model file");
+		loaded_done(v, l);
 		return MS_OK;
 	}
 	if (m->size >= 2147483648u)
@@ -379,10 +432,9 @@ static int validate(const msi_view *v, msi_validate_ctx *ctx)
 		snprintf(where, sizeof where, "offset %llu", (unsigned long long)m->error.offset);
 		msi_report_add(ctx->report, m->error.code, where, "%s", m->error.message);
 	} else {
-		onnx_check_model(m, src, &base, ctx);
+		onnx_check_model(m, l->src, &l->base, ctx);
 	}
-	onnx_model_free(m);
-	msi_source_release(src);
+	loaded_done(v, l);
 	return MS_OK;
 }
 

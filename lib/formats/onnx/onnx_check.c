@@ -50,6 +50,17 @@ typedef struct chk {
 	const onnx_node *pending;    /* a node whose part of `where` is not written yet */
 	size_t pending_index;
 	msi_onnx_schema_cache *schemas;
+	/* Nodes whose schema check found nothing, by (op_type, domain, opset,
+	 * input and output counts): a node like one of them, without
+	 * attributes or empty names, would find nothing either (the check
+	 * reads nothing else) and is skipped. Keyed by the pointers the reader
+	 * shares between nodes of one op; a graph of 200,000 nodes has a few
+	 * dozen such shapes. */
+	struct {
+		const char *op_type, *domain;
+		int64_t version;
+		uint32_t n_input, n_output;
+	} clean[64];
 	bool oom;
 } chk;
 
@@ -172,7 +183,8 @@ static bool opsets_find(const opsets *o, const char *domain, int64_t *version)
 {
 	const char *d = norm_domain(domain);
 	for (size_t i = 0; i < o->n; i++) {
-		if (strcmp(o->domains[i], d) == 0) {
+		/* first bytes first: nearly every node is in the default domain "" */
+		if (o->domains[i][0] == d[0] && (!d[0] || strcmp(o->domains[i], d) == 0)) {
 			*version = o->versions[i];
 			return true;
 		}
@@ -217,23 +229,64 @@ static void opsets_free(opsets *o)
 
 /* ---- scopes ---- */
 
-static bool scope_has(const scope *s, const char *name, bool ancestors)
+static bool scope_has_h(const scope *s, const char *name, uint32_t hash, bool ancestors)
 {
 	for (; s; s = ancestors ? s->outer : NULL) {
-		if (onnx_strset_get(&s->names, name))
+		if (onnx_strset_get_h(&s->names, name, hash))
 			return true;
 	}
 	return false;
 }
 
+static bool scope_has(const scope *s, const char *name, bool ancestors)
+{
+	return scope_has_h(s, name, onnx_str_hash(name), ancestors);
+}
+
 /* Adds a name; true when this scope had it already. */
-static bool scope_add(chk *c, scope *s, const char *name)
+static bool scope_add_h(chk *c, scope *s, const char *name, uint32_t hash)
 {
 	uint32_t *v;
 	bool existed = false;
-	if (!onnx_strset_put(&s->names, name, &v, &existed))
+	if (!onnx_strset_put_h(&s->names, name, hash, &v, &existed))
 		c->oom = true;
 	return existed;
+}
+
+static bool scope_add(chk *c, scope *s, const char *name)
+{
+	return scope_add_h(c, s, name, onnx_str_hash(name));
+}
+
+/* The SSA walk of a big graph probes a name table far larger than the
+ * caches, at one random slot per name, and would wait on memory at each:
+ * the names of the node SSA_AHEAD places on are hashed and their slots
+ * prefetched while this one is checked. Only the first SSA_NAMES names of
+ * a node (inputs, then outputs) are hashed ahead; the rest when met. */
+#define SSA_AHEAD 8u
+#define SSA_NAMES 6u
+
+typedef struct ssa_hashes {
+	uint32_t h[SSA_NAMES];
+} ssa_hashes;
+
+static void ssa_hash_ahead(const onnx_node *n, const scope *sc, ssa_hashes *out)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n->n_input && k < SSA_NAMES; i++, k++) {
+		out->h[k] = onnx_str_hash(onnx_str(n->input[i]));
+		onnx_strset_prefetch(&sc->names, out->h[k]);
+	}
+	for (size_t i = 0; i < n->n_output && k < SSA_NAMES; i++, k++) {
+		out->h[k] = onnx_str_hash(onnx_str(n->output[i]));
+		onnx_strset_prefetch(&sc->names, out->h[k]);
+	}
+}
+
+/* The hash of name `k` of a node (its inputs, then its outputs). */
+static uint32_t ssa_hash(const ssa_hashes *hs, size_t k, const char *name)
+{
+	return k < SSA_NAMES ? hs->h[k] : onnx_str_hash(name);
 }
 
 /* ---- tensors ---- */
@@ -753,10 +806,26 @@ static bool is_local_function(const chk *c, const onnx_node *n)
 	return k >= 0 && (size_t)k < sizeof key && onnx_strset_get(&c->functions, key);
 }
 
+static bool names_all_set(const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!names[i] || !names[i][0])
+			return false;
+	}
+	return true;
+}
+
 static void check_node_schema(chk *c, const onnx_node *nd, const ctx *x, int64_t version)
 {
 	const onnx_node *n = nd;
 	size_t na = n->n_attribute;
+	bool plain = na == 0 && names_all_set(n->input, n->n_input) && names_all_set(n->output, n->n_output);
+	uintptr_t ph = ((uintptr_t)n->op_type >> 3) ^ ((uintptr_t)n->domain >> 5) ^ (uintptr_t)version * 31u ^
+	               (uintptr_t)n->n_input * 0x9E3779B1u ^ (uintptr_t)n->n_output * 0x85EBCA77u;
+	__typeof__(c->clean[0]) *memo = &c->clean[(ph ^ (ph >> 11)) % MSI_ARRAY_LEN(c->clean)];
+	if (plain && memo->op_type == n->op_type && memo->domain == n->domain && memo->version == version &&
+	    memo->n_input == n->n_input && memo->n_output == n->n_output)
+		return;
 	const char *names_s[32];
 	int types_s[32];
 	bool refs_s[32], vals_s[32];
@@ -798,6 +867,12 @@ static void check_node_schema(chk *c, const onnx_node *nd, const ctx *x, int64_t
 	if (c->r->count > before) {
 		where_materialize(c);
 		msi_report_set_where(c->r, before, c->where);
+	} else if (plain && n->op_type) {
+		memo->op_type = n->op_type;
+		memo->domain = n->domain;
+		memo->version = version;
+		memo->n_input = n->n_input;
+		memo->n_output = n->n_output;
 	}
 	msi_free(heap);
 }
@@ -908,13 +983,19 @@ static void check_graph(chk *c, const onnx_graph *g, const scope *outer, const c
 	}
 	onnx_strset_free(&inits);
 
+	ssa_hashes ahead[SSA_AHEAD];
+	for (size_t i = 0; i < g->n_nodes && i < SSA_AHEAD; i++)
+		ssa_hash_ahead(&g->nodes[i], &sc, &ahead[i]);
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		const onnx_node *nd = &g->nodes[i];
 		const onnx_node *n = nd;
+		ssa_hashes hs = ahead[i % SSA_AHEAD];
+		if (i + SSA_AHEAD < g->n_nodes)
+			ssa_hash_ahead(&g->nodes[i + SSA_AHEAD], &sc, &ahead[i % SSA_AHEAD]);
 		size_t wn = where_push_node(c, i, n);
 		for (size_t k = 0; k < n->n_input; k++) {
 			const char *in = onnx_str(n->input[k]);
-			if (*in && !scope_has(&sc, in, true))
+			if (*in && !scope_has_h(&sc, in, ssa_hash(&hs, k, in), true))
 				add(c, "onnx.node.undefined_input", "input '%s' is not a graph input, an initializer or the "
 				    "output of an earlier node", in);
 		}
@@ -923,8 +1004,9 @@ static void check_graph(chk *c, const onnx_graph *g, const scope *outer, const c
 			const char *out = onnx_str(n->output[k]);
 			if (!*out)
 				continue;
+			uint32_t h = ssa_hash(&hs, n->n_input + k, out);
 			/* one probe in this graph; the enclosing ones only for subgraphs */
-			if (scope_add(c, &sc, out) || scope_has(outer, out, true))
+			if (scope_add_h(c, &sc, out, h) || scope_has_h(outer, out, h, true))
 				add(c, "onnx.graph.duplicate_name", "output '%s' is already defined (SSA: every name is "
 				    "assigned once, subgraphs included)", out);
 		}

@@ -43,22 +43,36 @@ static void write_opsets(msi_json *j, Onnx__OperatorSetIdProto **o, size_t n)
 
 static int write_op_types(msi_json *j, const onnx_graph *g)
 {
-	onnx_strset seen = { 0 };
-	/* keys in first-seen order: a list of distinct names, then their counts */
-	const char **order = msi_calloc(g->n_nodes ? g->n_nodes : 1, sizeof *order);
-	char **owned = msi_calloc(g->n_nodes ? g->n_nodes : 1, sizeof *owned);
+	onnx_strset seen = { 0 };         /* key -> its index in `order` + 1 */
+	/* keys in first-seen order: a list of distinct names and their counts */
+	/* sized by the distinct keys (a few dozen), not by the nodes */
+	const char **order = NULL;
+	uint64_t *counts = NULL;
+	char **owned = NULL;
+	size_t order_cap = 0, counts_cap = 0, owned_cap = 0;
+	/* the reader shares one copy of each op_type and domain (onnx_read.c):
+	 * a node whose pointers were met before skips hashing its key */
+	struct {
+		const char *op, *domain;
+		size_t index;
+	} memo[32] = { { 0 } };
 	size_t norder = 0, nowned = 0;
 	int rc = MS_OK;
-	if (!order || !owned) {
-		rc = MS_ENOMEM;
-		goto out;
-	}
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		const onnx_node *n = &g->nodes[i];
+		uintptr_t ph = ((uintptr_t)n->op_type >> 3) ^ ((uintptr_t)n->domain >> 4);
+		__typeof__(memo[0]) *e = &memo[(ph ^ (ph >> 9)) % MSI_ARRAY_LEN(memo)];
+		if (n->op_type && e->op == n->op_type && e->domain == n->domain) {
+			counts[e->index]++;
+			continue;
+		}
 		const char *key = onnx_str(n->op_type);
 		if (!onnx_domain_is_default(n->domain)) {
 			size_t dl = strlen(n->domain), ol = strlen(key);
-			char *k = msi_malloc(dl + ol + 2);
+			char **grown = msi_grow(owned, &owned_cap, nowned, sizeof *owned, 16);
+			char *k = grown ? msi_malloc(dl + ol + 2) : NULL;
+			if (grown)
+				owned = grown;
 			if (!k) {
 				rc = MS_ENOMEM;
 				goto out;
@@ -69,20 +83,35 @@ static int write_op_types(msi_json *j, const onnx_graph *g)
 			owned[nowned++] = k;
 			key = k;
 		}
-		uint32_t *count;
+		uint32_t *index;
 		bool existed;
-		if (!onnx_strset_put(&seen, key, &count, &existed)) {
+		if (!onnx_strset_put(&seen, key, &index, &existed)) {
 			rc = MS_ENOMEM;
 			goto out;
 		}
-		if (!existed)
-			order[norder++] = key;
-		(*count)++;
+		if (!existed) {
+			const char **o = norder < UINT32_MAX ? msi_grow(order, &order_cap, norder, sizeof *order, 16) : NULL;
+			uint64_t *cn = o ? msi_grow(counts, &counts_cap, norder, sizeof *counts, 16) : NULL;
+			if (o)
+				order = o;
+			if (!cn) {
+				rc = MS_ENOMEM;
+				goto out;
+			}
+			counts = cn;
+			counts[norder] = 0;
+			order[norder] = key;
+			*index = (uint32_t)++norder;
+		}
+		counts[*index - 1]++;
+		e->op = n->op_type;
+		e->domain = n->domain;
+		e->index = *index - 1;
 	}
 	msi_json_object_begin(j);
 	for (size_t i = 0; i < norder; i++) {
 		msi_json_key(j, order[i]);
-		msi_json_uint(j, *onnx_strset_get(&seen, order[i]));
+		msi_json_uint(j, counts[i]);
 	}
 	msi_json_object_end(j);
 out:
@@ -90,6 +119,7 @@ out:
 		msi_free(owned[i]);
 	msi_free(owned);
 	msi_free(order);
+	msi_free(counts);
 	onnx_strset_free(&seen);
 	return rc == MS_OK ? MS_OK : msi_error(rc, "out of memory writing ONNX facts");
 }

@@ -183,6 +183,17 @@ typedef struct onnx_strset {
 bool onnx_strset_put(onnx_strset *s, const char *key, uint32_t **val, bool *existed);
 /* The counter of `key`, or NULL when absent. */
 uint32_t *onnx_strset_get(const onnx_strset *s, const char *key);
+/* The same with the key's onnx_str_hash worked out by the caller, who
+ * can then onnx_strset_prefetch its slot ahead of time (the SSA walk of a
+ * big graph probes a table far larger than the caches, in name order). */
+uint32_t onnx_str_hash(const char *key);
+bool onnx_strset_put_h(onnx_strset *s, const char *key, uint32_t hash, uint32_t **val, bool *existed);
+uint32_t *onnx_strset_get_h(const onnx_strset *s, const char *key, uint32_t hash);
+static inline void onnx_strset_prefetch(const onnx_strset *s, uint32_t hash)
+{
+	if (s->cap)
+		__builtin_prefetch(&s->slots[hash & (s->cap - 1)]);
+}
 /* Sizes the set for `n` keys at once (no regrowth while they are added). */
 bool onnx_strset_reserve(onnx_strset *s, size_t n);
 void onnx_strset_free(onnx_strset *s);

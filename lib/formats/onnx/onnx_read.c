@@ -31,6 +31,7 @@
 
 #define WINDOW_READ (4u * 1024u)           /* first window, and after a jump */
 #define WINDOW_MAX (4u * 1024u * 1024u)    /* largest refill of a sequential walk */
+#define GRAPH_WHOLE (16u * 1024u * 1024u)  /* a graph up to this size is read in one piece */
 #define LEAF_MAX (16u * 1024u * 1024u)     /* one small message, or one name */
 #define ATTR_S_INLINE (64u * 1024u)        /* larger attribute `s` bytes are elided */
 #define ARENA_CHUNK_MAX (8u * 1024u * 1024u) /* arena chunks double from 64 KiB to here */
@@ -55,6 +56,10 @@ typedef struct rd {
 		const ProtobufCMessageDescriptor *d;
 		const ProtobufCFieldDescriptor *f[LOOKUP_FIELDS];
 	} fields[8];
+	struct {
+		const char *s;           /* a copy in the arena, or NULL */
+		size_t len;
+	} shared[64];                /* op_type and domain strings, one copy each (see shared_string) */
 	int rc;                      /* MS_ENOMEM / MS_EIO / MS_ECHANGED */
 	bool stop;                   /* a problem was recorded: unwind */
 } rd;
@@ -114,7 +119,7 @@ static const uint8_t *get_slow(rd *r, uint64_t off, size_t n)
 	if (want > r->size - off)
 		want = (size_t)(r->size - off);
 	if (want > r->win_cap) {
-		uint8_t *w = msi_realloc(r->win, want);
+		uint8_t *w = msi_big_realloc(r->win, r->win_cap, want);
 		if (!w) {
 			fail_rc(r, MS_ENOMEM);
 			return NULL;
@@ -781,6 +786,33 @@ static inline bool mem_varint(const uint8_t **pp, const uint8_t *e, uint64_t *v)
 	return false;
 }
 
+/* op_type and domain: a graph of 200,000 nodes has a few dozen distinct
+ * ones, so each node points at one shared copy instead of its own. Less to
+ * write, and the checks and facts can tell two nodes of the same op apart
+ * by the pointer before they compare strings (onnx_schema.c, onnx_facts.c).
+ * Direct-mapped on the length and three bytes: a collision only costs a
+ * copy. NULL when the arena is full. */
+static const char *shared_string(rd *r, const uint8_t *p, size_t len)
+{
+	uint32_t h = (uint32_t)len * 0x9E3779B1u;
+	if (len)
+		h ^= (uint32_t)p[0] * 31u ^ (uint32_t)p[len / 2] * 131u ^ (uint32_t)p[len - 1] * 7919u;
+	__typeof__(r->shared[0]) *e = &r->shared[(h ^ (h >> 13)) % MSI_ARRAY_LEN(r->shared)];
+	if (e->s && e->len == len) {
+		size_t i = 0;
+		while (i < len && e->s[i] == (char)p[i]) /* short: no call */
+			i++;
+		if (i == len)
+			return e->s;
+	}
+	char *s = msi_arena_strndup(r->arena, p, len);
+	if (s) {
+		e->s = s;
+		e->len = len;
+	}
+	return s;
+}
+
 /* A node's string field `num` now at `s`: inputs and outputs are appended
  * (their arrays are sized already), the singular names keep the last one
  * as protobuf does. false for fields that are not strings of the node. */
@@ -851,8 +883,8 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 		n_in += num == 1;
 		n_out += num == 2;
 		n_attr += num == 5;
-		if (num != 5 && num != 6)
-			bytes += (size_t)len + 1;
+		if (num != 5 && num != 6 && num != 4 && num != 7)
+			bytes += (size_t)len + 1; /* op_type and domain are shared */
 		refs[n].start = start;
 		refs[n].off = (uint32_t)(q - p);
 		refs[n].len = (uint32_t)len;
@@ -873,6 +905,15 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 	node->output = n_out ? (const char **)block + n_in : NULL;
 	char *strs = block ? block + ptrs : NULL;
 	for (size_t i = 0; i < n; i++) {
+		if (refs[i].num == 4 || refs[i].num == 7) {
+			const char *shared = shared_string(r, p + refs[i].off, refs[i].len);
+			if (!shared) {
+				fail_alloc(r, nf->start);
+				return -1;
+			}
+			node_take_string(node, refs[i].num, shared);
+			continue;
+		}
 		if (!node_take_string(node, refs[i].num, strs))
 			continue; /* attributes below, doc_string */
 		memcpy(strs, p + refs[i].off, refs[i].len);
@@ -895,6 +936,7 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 static bool walk_node(rd *r, const field *nf, unsigned depth, onnx_node *node)
 {
 	const ProtobufCMessageDescriptor *d = &onnx__node_proto__descriptor;
+	memset(node, 0, sizeof *node);
 	if (!depth_ok(r, depth, nf->start, "NodeProto"))
 		return false;
 	int fast = walk_node_fast(r, nf, depth, node);
@@ -976,6 +1018,13 @@ static bool walk_graph(rd *r, const field *gf, unsigned depth, onnx_graph **out)
 	const ProtobufCMessageDescriptor *d = &onnx__graph_proto__descriptor;
 	if (!depth_ok(r, depth, gf->start, "GraphProto"))
 		return false;
+	/* A graph of up to GRAPH_WHOLE bytes is read in one piece, so that the
+	 * counting pass and the walk both run from memory (through the
+	 * window, a 7 MB graph of 200,000 nodes was read from the file twice).
+	 * A larger one holds its weights inline: it goes through the window,
+	 * which skips the payloads instead of reading them. */
+	if (!r->mem && gf->value <= GRAPH_WHOLE && !get(r, gf->off, (size_t)gf->value))
+		return false;
 	uint64_t counts[COUNT_MAX];
 	if (!count_fields(r, "GraphProto", gf->off, gf->end, counts))
 		return false;
@@ -986,7 +1035,13 @@ static bool walk_graph(rd *r, const field *gf, unsigned depth, onnx_graph **out)
 #define ALLOC_FIELD(ptr, num)                                                                   \
 	if (counts[num] && !((ptr) = msi_arena_zalloc(r->arena, (size_t)counts[num], sizeof *(ptr)))) \
 		return fail_alloc(r, gf->start);
-	ALLOC_FIELD(g->nodes, 1)
+	/* nodes are not cleared here: walk_node clears each as it fills it,
+	 * while its line is in the cache (a separate pass over 16 MB of
+	 * node structs for a 200,000-node graph cost a tenth of the read) */
+	uint64_t node_bytes;
+	if (counts[1] && (!msi_mul_u64(counts[1], sizeof *g->nodes, &node_bytes) || node_bytes > SIZE_MAX ||
+	                  !(g->nodes = msi_arena_alloc(r->arena, (size_t)node_bytes))))
+		return fail_alloc(r, gf->start);
 	ALLOC_FIELD(g->initializers, 5)
 	ALLOC_FIELD(g->sparse_initializers, 15)
 	ALLOC_FIELD(g->inputs, 11)
@@ -1193,7 +1248,7 @@ int onnx_model_read(const msi_source *src, const msi_limits *limits, onnx_model 
 			r.fields[i].f[k] = protobuf_c_message_descriptor_get_field(walked[i], k);
 	}
 	walk_model(&r);
-	msi_free(r.win);
+	msi_big_free(r.win, r.win_cap);
 	msi_buf_free(&r.stk);
 	if (r.rc) {
 		onnx_model_free(m);
@@ -1258,11 +1313,48 @@ bool onnx_tensor_elements(const onnx_tensor *t, uint64_t *out)
 
 /* ---- string sets ---- */
 
-static uint32_t str_hash(const char *s)
+/* Eight bytes per step (names are a few to a few dozen bytes; a byte-wise
+ * hash was a tenth of a 200,000-node validation), mixed with splitmix64's
+ * multipliers. Seeded with where this library was loaded (ASLR): the table
+ * probes linearly, and a file whose names were chosen offline to share
+ * slots would otherwise make the SSA walk quadratic. */
+static inline uint64_t hash_mix(uint64_t h)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 29;
+	return h;
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof w);
+	return w;
+}
+
+static inline uint32_t load32(const uint8_t *p)
+{
+	uint32_t w;
+	memcpy(&w, p, sizeof w);
+	return w;
+}
+
+uint32_t onnx_str_hash(const char *key)
+{
+	static const char anchor;
+	const uint8_t *p = (const uint8_t *)key;
+	size_t n = strlen(key);
+	uint64_t h = ((uint64_t)(uintptr_t)&anchor ^ n) * 0x9e3779b97f4a7c15ull;
+	for (; n >= 8; p += 8, n -= 8)
+		h = hash_mix(h ^ load64(p)) * 0x94d049bb133111ebull;
+	uint64_t w;
+	if (n >= 4)
+		w = (uint64_t)load32(p) | (uint64_t)load32(p + n - 4) << 32; /* the two may overlap */
+	else
+		w = n ? (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16 : 0;
+	h = hash_mix(h ^ w ^ (uint64_t)n << 56);
+	h *= 0x94d049bb133111ebull;
 	return (uint32_t)(h ^ (h >> 32));
 }
 
@@ -1270,9 +1362,13 @@ static uint32_t str_hash(const char *s)
  * spares most string compares. */
 static bool strset_resize(onnx_strset *s, size_t cap)
 {
-	onnx_strset_slot *slots = msi_calloc(cap, sizeof *slots);
+	/* a big graph's name table: msi_big_* (huge pages, kept for reuse) */
+	if (cap > SIZE_MAX / sizeof(onnx_strset_slot))
+		return false;
+	onnx_strset_slot *slots = msi_big_alloc(cap * sizeof *slots);
 	if (!slots)
 		return false;
+	memset(slots, 0, cap * sizeof *slots);
 	for (size_t i = 0; i < s->cap; i++) {
 		if (!s->slots[i].key)
 			continue;
@@ -1281,7 +1377,7 @@ static bool strset_resize(onnx_strset *s, size_t cap)
 			j = (j + 1) & (cap - 1);
 		slots[j] = s->slots[i];
 	}
-	msi_free(s->slots);
+	msi_big_free(s->slots, s->cap * sizeof *s->slots);
 	s->slots = slots;
 	s->cap = cap;
 	return true;
@@ -1306,11 +1402,10 @@ static onnx_strset_slot *strset_find(const onnx_strset *s, const char *key, uint
 	return &s->slots[j];
 }
 
-bool onnx_strset_put(onnx_strset *s, const char *key, uint32_t **val, bool *existed)
+bool onnx_strset_put_h(onnx_strset *s, const char *key, uint32_t h, uint32_t **val, bool *existed)
 {
 	if ((s->n + 1) * 2 > s->cap && !strset_resize(s, s->cap ? s->cap * 2 : 64))
 		return false;
-	uint32_t h = str_hash(key);
 	onnx_strset_slot *slot = strset_find(s, key, h);
 	*existed = slot->key != NULL;
 	if (!slot->key) {
@@ -1323,16 +1418,26 @@ bool onnx_strset_put(onnx_strset *s, const char *key, uint32_t **val, bool *exis
 	return true;
 }
 
-uint32_t *onnx_strset_get(const onnx_strset *s, const char *key)
+bool onnx_strset_put(onnx_strset *s, const char *key, uint32_t **val, bool *existed)
+{
+	return onnx_strset_put_h(s, key, onnx_str_hash(key), val, existed);
+}
+
+uint32_t *onnx_strset_get_h(const onnx_strset *s, const char *key, uint32_t h)
 {
 	if (!s->n)
 		return NULL;
-	onnx_strset_slot *slot = strset_find(s, key, str_hash(key));
+	onnx_strset_slot *slot = strset_find(s, key, h);
 	return slot->key ? &slot->val : NULL;
+}
+
+uint32_t *onnx_strset_get(const onnx_strset *s, const char *key)
+{
+	return s->n ? onnx_strset_get_h(s, key, onnx_str_hash(key)) : NULL;
 }
 
 void onnx_strset_free(onnx_strset *s)
 {
-	msi_free(s->slots);
+	msi_big_free(s->slots, s->cap * sizeof *s->slots);
 	memset(s, 0, sizeof *s);
 }

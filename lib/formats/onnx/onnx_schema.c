@@ -388,7 +388,16 @@ static void resolve(const char *domain, const char *op_type, int64_t opset, reso
 static int check_resolved(ms_report *r, const char *where, const msi_onnx_node_sig *node, int64_t opset,
                           const resolved *v)
 {
-	node_ctx c = { .r = r, .where = where, .op = node->op_type ? node->op_type : "", .opset = opset };
+	/* set field by field: an initializer would clear all of `label` for
+	 * every node, and most nodes never need it */
+	node_ctx c;
+	c.r = r;
+	c.where = where;
+	c.op = node->op_type ? node->op_type : "";
+	c.domain = NULL;
+	c.opset = opset;
+	c.label[0] = '\0';
+	c.errors = 0;
 	if (v->experimental) {
 		msi_report_add(r, "onnx.node.experimental_op", where,
 		               "%s is an experimental operator; onnx.checker does not check it", c.op);
@@ -445,7 +454,9 @@ int msi_onnx_check_node_schema(ms_report *r, const char *where, const msi_onnx_n
 	return check_resolved(r, where, node, opset, &v);
 }
 
-/* The cache: direct-mapped on a hash of (domain, op_type, opset). */
+/* The cache: direct-mapped on a hash of (domain, op_type, opset), behind a
+ * smaller one on the callers' pointers, which spares hashing and comparing
+ * the strings for every node of a graph whose reader shares them. */
 struct msi_onnx_schema_cache {
 	struct {
 		char *op_type, *domain;
@@ -453,6 +464,11 @@ struct msi_onnx_schema_cache {
 		uint32_t hash;
 		resolved v;
 	} slot[256];
+	struct {
+		const char *op_type, *domain; /* the caller's pointers, NULL when empty */
+		int64_t opset;
+		resolved v;
+	} by_ptr[64];
 };
 
 msi_onnx_schema_cache *msi_onnx_schema_cache_new(void)
@@ -480,6 +496,10 @@ int msi_onnx_check_node_schema_cached(ms_report *r, const char *where, const msi
 		return msi_onnx_check_node_schema(r, where, node, opset);
 	const char *op = node->op_type ? node->op_type : "";
 	const char *dom = node->domain ? node->domain : "";
+	uintptr_t ph = ((uintptr_t)op >> 3) ^ ((uintptr_t)dom >> 5) ^ (uintptr_t)opset * 0x9E3779B1u;
+	__typeof__(cache->by_ptr[0]) *f = &cache->by_ptr[(ph ^ (ph >> 7)) % MSI_ARRAY_LEN(cache->by_ptr)];
+	if (f->op_type == op && f->domain == dom && f->opset == opset)
+		return check_resolved(r, where, node, opset, &f->v);
 	uint32_t h = 2166136261u;
 	for (const char *p = op; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
@@ -503,5 +523,9 @@ int msi_onnx_check_node_schema_cached(ms_report *r, const char *where, const msi
 		e->hash = h;
 		resolve(dom, op, opset, &e->v);
 	}
+	f->op_type = op;
+	f->domain = dom;
+	f->opset = opset;
+	f->v = e->v;
 	return check_resolved(r, where, node, opset, &e->v);
 }

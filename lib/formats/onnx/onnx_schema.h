@@ -70,7 +70,10 @@ int msi_onnx_check_node_schema(ms_report *r, const char *where, const msi_onnx_n
 
 /* The same with the lookups remembered: a graph of 200,000 nodes has a few
  * dozen distinct (domain, op_type, opset), so each is resolved once. The
- * cache belongs to one caller (no locking); NULL makes it the plain check. */
+ * cache belongs to one caller (no locking); NULL makes it the plain check.
+ * It also remembers the op_type and domain *pointers* it was given (the
+ * ONNX reader keeps one copy of each distinct op_type and domain), so their
+ * strings must stay unchanged while the cache lives. */
 typedef struct msi_onnx_schema_cache msi_onnx_schema_cache;
 msi_onnx_schema_cache *msi_onnx_schema_cache_new(void);
 void msi_onnx_schema_cache_free(msi_onnx_schema_cache *cache);
