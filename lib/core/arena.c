@@ -29,7 +29,10 @@ void msi_arena_free(msi_arena *a)
 void *msi_arena_grow(msi_arena *a, size_t size, size_t align)
 {
 	bool big = size > a->next_chunk / 4;
-	size_t want = big ? size : a->next_chunk;
+	/* a chunk with its header is exactly next_chunk bytes: msi_big_*
+	 * rounds a block up to a power of two, and 8 MiB and a header would
+	 * take a 16 MiB mapping */
+	size_t want = big ? size : a->next_chunk - sizeof(msi_arena_chunk);
 	/* total <= cap always, so cap - total cannot wrap */
 	if (size > SIZE_MAX - sizeof(msi_arena_chunk) || a->total > a->cap || want > a->cap - a->total) {
 		a->over = true;

@@ -61,6 +61,11 @@ typedef struct chk {
 		int64_t version;
 		uint32_t n_input, n_output;
 	} clean[64];
+	/* the opset lookup of the last node: most nodes repeat it */
+	const opsets *last_ops;
+	const char *last_domain;
+	int64_t last_version;
+	bool last_imported;
 	bool oom;
 } chk;
 
@@ -899,7 +904,18 @@ static void check_node(chk *c, const onnx_node *nd, const scope *sc, const ctx *
 	if (!n->op_type || !*n->op_type)
 		return;
 	int64_t version;
-	if (!opsets_find(x->ops, n->domain, &version)) {
+	bool imported;
+	if (c->last_ops == x->ops && c->last_domain == n->domain) {
+		imported = c->last_imported; /* the same domain pointer as the last node's (onnx_read.c shares them) */
+		version = c->last_version;
+	} else {
+		imported = opsets_find(x->ops, n->domain, &version);
+		c->last_ops = x->ops;
+		c->last_domain = n->domain;
+		c->last_imported = imported;
+		c->last_version = version;
+	}
+	if (!imported) {
 		add(c, "onnx.node.domain_not_imported", "domain '%s' of op %s is not in the opset imports",
 		    onnx_str(n->domain), n->op_type);
 		return;
@@ -1150,6 +1166,7 @@ static void check_function(chk *c, const onnx_function *fn, const opsets *model_
 	opsets ops = { 0 };
 	if (!opsets_build(&ops, f->opset_import, f->n_opset_import, 3)) {
 		c->oom = true;
+		opsets_free(&ops);
 		where_pop(c, w);
 		return;
 	}
@@ -1216,6 +1233,7 @@ static void check_function(chk *c, const onnx_function *fn, const opsets *model_
 	}
 	onnx_strset_free(&sc.names);
 	opsets_free(&ops);
+	c->last_ops = NULL; /* the next opsets may take this one's address */
 	where_pop(c, w);
 }
 

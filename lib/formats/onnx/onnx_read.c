@@ -813,6 +813,30 @@ static const char *shared_string(rd *r, const uint8_t *p, size_t len)
 	return s;
 }
 
+/* memcpy for a node's names, which are short: no call for up to 16 bytes
+ * (each copy overlaps itself rather than looping). */
+static inline void copy_short(char *dst, const uint8_t *src, size_t n)
+{
+	if (n >= 8 && n <= 16) {
+		uint64_t a, b;
+		memcpy(&a, src, 8);
+		memcpy(&b, src + n - 8, 8);
+		memcpy(dst, &a, 8);
+		memcpy(dst + n - 8, &b, 8);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, b;
+		memcpy(&a, src, 4);
+		memcpy(&b, src + n - 4, 4);
+		memcpy(dst, &a, 4);
+		memcpy(dst + n - 4, &b, 4);
+	} else if (n < 4) {
+		for (size_t i = 0; i < n; i++)
+			dst[i] = (char)src[i];
+	} else {
+		memcpy(dst, src, n);
+	}
+}
+
 /* A node's string field `num` now at `s`: inputs and outputs are appended
  * (their arrays are sized already), the singular names keep the last one
  * as protobuf does. false for fields that are not strings of the node. */
@@ -865,61 +889,88 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 	if (!p)
 		return -1;
 	const uint8_t *e = p + nf->value;
+	/* pass 1: where each field is, and how many of each kind. The tags of
+	 * fields 1-8 with wire type 2 are the bytes 0x0a, 0x12, ... 0x42. */
 	struct {
 		uint32_t start, off, len;
 		uint8_t num;
 	} refs[NODE_FAST_FIELDS];
-	size_t n = 0;
-	uint32_t n_in = 0, n_out = 0, n_attr = 0;
-	size_t bytes = 0;
-	for (const uint8_t *q = p; q < e;) {
-		uint32_t start = (uint32_t)(q - p);
-		uint8_t tag = *q++;
+	uint32_t per_num[9] = { 0 };
+	size_t n = 0, bytes = 0;
+	for (const uint8_t *q = p; q < e; n++) {
+		uint8_t tag = q[0];
+		if (n == NODE_FAST_FIELDS || (tag & 7) != 2 || tag < 8 || tag >= 0x48 || e - q < 2)
+			return 0;
 		uint64_t len;
-		if (n == NODE_FAST_FIELDS || tag >= 0x48 || tag < 8 || (tag & 7) != 2 || !mem_varint(&q, e, &len) ||
-		    len > (uint64_t)(e - q))
+		refs[n].start = (uint32_t)(q - p);
+		if (q[1] < 0x80) {
+			len = q[1]; /* under 128 bytes: one length byte */
+			q += 2;
+		} else {
+			q++;
+			if (!mem_varint(&q, e, &len))
+				return 0;
+		}
+		if (len > (uint64_t)(e - q))
 			return 0;
 		uint8_t num = tag >> 3;
-		n_in += num == 1;
-		n_out += num == 2;
-		n_attr += num == 5;
-		if (num != 5 && num != 6 && num != 4 && num != 7)
-			bytes += (size_t)len + 1; /* op_type and domain are shared */
-		refs[n].start = start;
+		per_num[num]++;
 		refs[n].off = (uint32_t)(q - p);
 		refs[n].len = (uint32_t)len;
 		refs[n].num = num;
-		n++;
+		if (num <= 3 || num == 8)
+			bytes += (size_t)len + 1; /* copied below: inputs, outputs, name, overload */
 		q += len;
 	}
+	uint32_t n_in = per_num[1], n_out = per_num[2], n_attr = per_num[5];
 	/* one block: the input and output pointer arrays, then the strings */
 	size_t ptrs = ((size_t)n_in + n_out) * sizeof(char *);
-	char *block = ptrs + bytes ? msi_arena_alloc(r->arena, ptrs + bytes) : NULL;
-	if (ptrs + bytes && !block) {
+	char *block = msi_arena_alloc(r->arena, ptrs + bytes + 1);
+	if (!block) {
 		fail_alloc(r, nf->start);
 		return -1;
 	}
 	if (!node_alloc_attrs(r, node, n_attr, nf->start))
 		return -1;
-	node->input = n_in ? (const char **)block : NULL;
-	node->output = n_out ? (const char **)block + n_in : NULL;
-	char *strs = block ? block + ptrs : NULL;
+	const char **in = (const char **)block, **out = in + n_in;
+	node->input = n_in ? in : NULL;
+	node->output = n_out ? out : NULL;
+	char *strs = block + ptrs;
+	uint32_t ni = 0, no = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (refs[i].num == 4 || refs[i].num == 7) {
-			const char *shared = shared_string(r, p + refs[i].off, refs[i].len);
-			if (!shared) {
+		const uint8_t *src = p + refs[i].off;
+		size_t len = refs[i].len;
+		const char *str;
+		switch (refs[i].num) {
+		case 4: /* op_type */
+		case 7: /* domain */
+			if (!(str = shared_string(r, src, len))) {
 				fail_alloc(r, nf->start);
 				return -1;
 			}
-			node_take_string(node, refs[i].num, shared);
+			if (refs[i].num == 4)
+				node->op_type = str;
+			else
+				node->domain = str;
 			continue;
+		case 5: /* attributes below */
+		case 6: /* doc_string */
+			continue;
+		default:
+			break;
 		}
-		if (!node_take_string(node, refs[i].num, strs))
-			continue; /* attributes below, doc_string */
-		memcpy(strs, p + refs[i].off, refs[i].len);
-		strs[refs[i].len] = '\0';
-		strs += refs[i].len + 1;
+		copy_short(strs, src, len);
+		strs[len] = '\0';
+		switch (refs[i].num) {
+		case 1: in[ni++] = strs; break;
+		case 2: out[no++] = strs; break;
+		case 3: node->name = strs; break;
+		default: node->overload = strs; break; /* 8 */
+		}
+		strs += len + 1;
 	}
+	node->n_input = ni;
+	node->n_output = no;
 	for (size_t i = 0; i < n && n_attr; i++) {
 		if (refs[i].num != 5)
 			continue;
@@ -1055,7 +1106,15 @@ static bool walk_graph(rd *r, const field *gf, unsigned depth, onnx_graph **out)
 	while (pos < gf->end) {
 		field f;
 		const ProtobufCFieldDescriptor *fd;
-		if (!next_field(r, &pos, gf->end, "GraphProto", &f) || !lookup(r, d, &f, &fd))
+		if (!next_field(r, &pos, gf->end, "GraphProto", &f))
+			return false;
+		if (f.num == 1 && f.wt == 2) {
+			/* a node, nearly every field of a big graph: no lookup needed */
+			if (!walk_node(r, &f, depth + 1, &g->nodes[g->n_nodes++]))
+				return false;
+			continue;
+		}
+		if (!lookup(r, d, &f, &fd))
 			return false;
 		if (!fd)
 			continue;
@@ -1344,7 +1403,20 @@ uint32_t onnx_str_hash(const char *key)
 {
 	static const char anchor;
 	const uint8_t *p = (const uint8_t *)key;
-	size_t n = strlen(key);
+	/* names of up to 8 bytes (most of a big graph's: "t12345", "b3") are
+	 * hashed as one word gathered byte by byte, without strlen */
+	uint64_t small = 0;
+	size_t n = 0;
+	while (n < 8 && p[n]) {
+		small |= (uint64_t)p[n] << (8 * n);
+		n++;
+	}
+	if (n < 8 || !p[8]) {
+		uint64_t h = hash_mix(((uint64_t)(uintptr_t)&anchor ^ n) * 0x9e3779b97f4a7c15ull ^ small);
+		h *= 0x94d049bb133111ebull;
+		return (uint32_t)(h ^ (h >> 32));
+	}
+	n = strlen(key);
 	uint64_t h = ((uint64_t)(uintptr_t)&anchor ^ n) * 0x9e3779b97f4a7c15ull;
 	for (; n >= 8; p += 8, n -= 8)
 		h = hash_mix(h ^ load64(p)) * 0x94d049bb133111ebull;
