@@ -33,8 +33,10 @@ void *msi_arena_grow(msi_arena *a, size_t size, size_t align)
 	 * rounds a block up to a power of two, and 8 MiB and a header would
 	 * take a 16 MiB mapping */
 	size_t want = big ? size : a->next_chunk - sizeof(msi_arena_chunk);
-	/* total <= cap always, so cap - total cannot wrap */
-	if (size > SIZE_MAX - sizeof(msi_arena_chunk) || a->total > a->cap || want > a->cap - a->total) {
+	/* total <= cap always, so cap - total cannot wrap; a chunk counts with
+	 * its header */
+	if (size > SIZE_MAX - sizeof(msi_arena_chunk) || a->total > a->cap ||
+	    want + sizeof(msi_arena_chunk) > a->cap - a->total) {
 		a->over = true;
 		return NULL;
 	}
@@ -45,7 +47,7 @@ void *msi_arena_grow(msi_arena *a, size_t size, size_t align)
 		return NULL;
 	n->size = want;
 	n->used = 0;
-	a->total += want;
+	a->total += sizeof *n + want;
 	if (!big && a->next_chunk < a->chunk_max)
 		a->next_chunk *= 2;
 	msi_arena_chunk *c = a->head;

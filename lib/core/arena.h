@@ -10,9 +10,10 @@
  *
  * Chunks start at MSI_ARENA_CHUNK_MIN and double up to the `chunk_max`
  * given at init (fewer mallocs for a large graph; equal min and max keep
- * them fixed). A block larger than a quarter of the next chunk gets a chunk
- * of its own, linked behind the open chunk, which stays open. Every chunk
- * counts in full against the cap.
+ * them fixed); those sizes include the chunk's header, so a chunk is a
+ * whole msi_big_* size class. A block larger than a quarter of the next
+ * chunk gets a chunk of its own, linked behind the open chunk, which stays
+ * open. Every chunk counts in full, header included, against the cap.
  */
 #ifndef MSI_CORE_ARENA_H
 #define MSI_CORE_ARENA_H

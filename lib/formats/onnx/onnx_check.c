@@ -265,33 +265,17 @@ static bool scope_add(chk *c, scope *s, const char *name)
 
 /* The SSA walk of a big graph probes a name table far larger than the
  * caches, at one random slot per name, and would wait on memory at each:
- * the names of the node SSA_AHEAD places on are hashed and their slots
- * prefetched while this one is checked. Only the first SSA_NAMES names of
- * a node (inputs, then outputs) are hashed ahead; the rest when met. */
+ * the slots of the names of the node SSA_AHEAD places on are prefetched
+ * while this one is checked (by the hashes the reader worked out, io_hash;
+ * the first SSA_NAMES of a node). */
 #define SSA_AHEAD 8u
-#define SSA_NAMES 6u
+#define SSA_NAMES 8u
 
-typedef struct ssa_hashes {
-	uint32_t h[SSA_NAMES];
-} ssa_hashes;
-
-static void ssa_hash_ahead(const onnx_node *n, const scope *sc, ssa_hashes *out)
+static void ssa_prefetch(const onnx_node *n, const scope *sc)
 {
-	size_t k = 0;
-	for (size_t i = 0; i < n->n_input && k < SSA_NAMES; i++, k++) {
-		out->h[k] = onnx_str_hash(onnx_str(n->input[i]));
-		onnx_strset_prefetch(&sc->names, out->h[k]);
-	}
-	for (size_t i = 0; i < n->n_output && k < SSA_NAMES; i++, k++) {
-		out->h[k] = onnx_str_hash(onnx_str(n->output[i]));
-		onnx_strset_prefetch(&sc->names, out->h[k]);
-	}
-}
-
-/* The hash of name `k` of a node (its inputs, then its outputs). */
-static uint32_t ssa_hash(const ssa_hashes *hs, size_t k, const char *name)
-{
-	return k < SSA_NAMES ? hs->h[k] : onnx_str_hash(name);
+	size_t names = (size_t)n->n_input + n->n_output;
+	for (size_t k = 0; k < names && k < SSA_NAMES; k++)
+		onnx_strset_prefetch(&sc->names, n->io_hash[k]);
 }
 
 /* ---- tensors ---- */
@@ -820,17 +804,33 @@ static bool names_all_set(const char *const *names, size_t n)
 	return true;
 }
 
+/* The slot of c->clean for a node (see chk), and whether the node is
+ * plain: no attributes, no empty input or output name. Inline: nearly
+ * every node of a big graph ends here. */
+static inline __typeof__(((chk *)0)->clean[0]) *clean_slot(chk *c, const onnx_node *n, int64_t version,
+                                                            bool *plain)
+{
+	*plain = n->n_attribute == 0 && names_all_set(n->input, n->n_input) &&
+	         names_all_set(n->output, n->n_output);
+	uintptr_t ph = ((uintptr_t)n->op_type >> 3) ^ ((uintptr_t)n->domain >> 5) ^ (uintptr_t)version * 31u ^
+	               (uintptr_t)n->n_input * 0x9E3779B1u ^ (uintptr_t)n->n_output * 0x85EBCA77u;
+	return &c->clean[(ph ^ (ph >> 11)) % MSI_ARRAY_LEN(c->clean)];
+}
+
+static inline bool known_clean(chk *c, const onnx_node *n, int64_t version)
+{
+	bool plain;
+	__typeof__(c->clean[0]) *memo = clean_slot(c, n, version, &plain);
+	return plain && memo->op_type == n->op_type && memo->domain == n->domain && memo->version == version &&
+	       memo->n_input == n->n_input && memo->n_output == n->n_output;
+}
+
 static void check_node_schema(chk *c, const onnx_node *nd, const ctx *x, int64_t version)
 {
 	const onnx_node *n = nd;
 	size_t na = n->n_attribute;
-	bool plain = na == 0 && names_all_set(n->input, n->n_input) && names_all_set(n->output, n->n_output);
-	uintptr_t ph = ((uintptr_t)n->op_type >> 3) ^ ((uintptr_t)n->domain >> 5) ^ (uintptr_t)version * 31u ^
-	               (uintptr_t)n->n_input * 0x9E3779B1u ^ (uintptr_t)n->n_output * 0x85EBCA77u;
-	__typeof__(c->clean[0]) *memo = &c->clean[(ph ^ (ph >> 11)) % MSI_ARRAY_LEN(c->clean)];
-	if (plain && memo->op_type == n->op_type && memo->domain == n->domain && memo->version == version &&
-	    memo->n_input == n->n_input && memo->n_output == n->n_output)
-		return;
+	bool plain;
+	__typeof__(c->clean[0]) *memo = clean_slot(c, n, version, &plain);
 	const char *names_s[32];
 	int types_s[32];
 	bool refs_s[32], vals_s[32];
@@ -924,7 +924,8 @@ static void check_node(chk *c, const onnx_node *nd, const scope *sc, const ctx *
 		return; /* a call of a model-local function: checked as a function */
 	if (!onnx_domain_is_default(n->domain) && msi_onnx_schema_max_opset(norm_domain(n->domain)) <= 0)
 		return; /* a custom domain: onnx checks it only when asked to */
-	check_node_schema(c, nd, x, version);
+	if (!known_clean(c, n, version))
+		check_node_schema(c, nd, x, version);
 }
 
 static void check_graph(chk *c, const onnx_graph *g, const scope *outer, const ctx *x)
@@ -999,19 +1000,17 @@ static void check_graph(chk *c, const onnx_graph *g, const scope *outer, const c
 	}
 	onnx_strset_free(&inits);
 
-	ssa_hashes ahead[SSA_AHEAD];
 	for (size_t i = 0; i < g->n_nodes && i < SSA_AHEAD; i++)
-		ssa_hash_ahead(&g->nodes[i], &sc, &ahead[i]);
+		ssa_prefetch(&g->nodes[i], &sc);
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		const onnx_node *nd = &g->nodes[i];
 		const onnx_node *n = nd;
-		ssa_hashes hs = ahead[i % SSA_AHEAD];
 		if (i + SSA_AHEAD < g->n_nodes)
-			ssa_hash_ahead(&g->nodes[i + SSA_AHEAD], &sc, &ahead[i % SSA_AHEAD]);
+			ssa_prefetch(&g->nodes[i + SSA_AHEAD], &sc);
 		size_t wn = where_push_node(c, i, n);
 		for (size_t k = 0; k < n->n_input; k++) {
 			const char *in = onnx_str(n->input[k]);
-			if (*in && !scope_has_h(&sc, in, ssa_hash(&hs, k, in), true))
+			if (*in && !scope_has_h(&sc, in, n->io_hash[k], true))
 				add(c, "onnx.node.undefined_input", "input '%s' is not a graph input, an initializer or the "
 				    "output of an earlier node", in);
 		}
@@ -1020,7 +1019,7 @@ static void check_graph(chk *c, const onnx_graph *g, const scope *outer, const c
 			const char *out = onnx_str(n->output[k]);
 			if (!*out)
 				continue;
-			uint32_t h = ssa_hash(&hs, n->n_input + k, out);
+			uint32_t h = n->io_hash[n->n_input + k];
 			/* one probe in this graph; the enclosing ones only for subgraphs */
 			if (scope_add_h(c, &sc, out, h) || scope_has_h(outer, out, h, true))
 				add(c, "onnx.graph.duplicate_name", "output '%s' is already defined (SSA: every name is "

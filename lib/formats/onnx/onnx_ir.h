@@ -82,6 +82,10 @@ typedef struct onnx_attr_ext {
 typedef struct onnx_node {
 	const char *name, *op_type, *domain, *overload;
 	const char **input, **output;
+	/* onnx_str_hash of input[0..n_input) then output[0..n_output), worked
+	 * out as the reader copied them (the SSA check looks each one up);
+	 * NULL when the node has neither */
+	const uint32_t *io_hash;
 	Onnx__AttributeProto **attribute;
 	onnx_attr_ext *attrs;         /* n_attribute entries, index for index */
 	uint32_t n_input, n_output, n_attribute;
@@ -187,6 +191,9 @@ uint32_t *onnx_strset_get(const onnx_strset *s, const char *key);
  * can then onnx_strset_prefetch its slot ahead of time (the SSA walk of a
  * big graph probes a table far larger than the caches, in name order). */
 uint32_t onnx_str_hash(const char *key);
+/* The same for `n` bytes in hand: onnx_str_hash of the C string they make
+ * (bytes from a NUL on do not count). */
+uint32_t onnx_mem_hash(const void *p, size_t n);
 bool onnx_strset_put_h(onnx_strset *s, const char *key, uint32_t hash, uint32_t **val, bool *existed);
 uint32_t *onnx_strset_get_h(const onnx_strset *s, const char *key, uint32_t hash);
 static inline void onnx_strset_prefetch(const onnx_strset *s, uint32_t hash)

@@ -37,6 +37,122 @@
 #define ARENA_CHUNK_MAX (8u * 1024u * 1024u) /* arena chunks double from 64 KiB to here */
 #define LOOKUP_FIELDS 32u                  /* field numbers with a table in rd */
 
+/* ---- name hashes ---- */
+
+/* Eight bytes per step, mixed with splitmix64's multipliers; a name of up
+ * to 8 bytes (most of a big graph's: "t12345", "b3") is one word. Seeded
+ * with where this library was loaded (ASLR): the name tables probe
+ * linearly, and a file whose names were chosen offline to share slots
+ * would otherwise make the SSA walk quadratic. */
+static const char hash_anchor;
+
+static inline uint64_t hash_mix(uint64_t h)
+{
+	h ^= h >> 31;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 29;
+	return h;
+}
+
+static inline uint32_t hash_finish(uint64_t h)
+{
+	h *= 0x94d049bb133111ebull;
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t w;
+	memcpy(&w, p, sizeof w);
+	return w;
+}
+
+static inline uint32_t load32(const uint8_t *p)
+{
+	uint32_t w;
+	memcpy(&w, p, sizeof w);
+	return w;
+}
+
+/* A name of n <= 8 bytes, given as a little-endian word. */
+static inline uint32_t hash_small(uint64_t word, size_t n)
+{
+	return hash_finish(hash_mix(((uint64_t)(uintptr_t)&hash_anchor ^ n) * 0x9e3779b97f4a7c15ull ^ word));
+}
+
+/* A name of n > 8 bytes. */
+static uint32_t hash_long(const uint8_t *p, size_t n)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)&hash_anchor ^ n) * 0x9e3779b97f4a7c15ull;
+	for (; n >= 8; p += 8, n -= 8)
+		h = hash_mix(h ^ load64(p)) * 0x94d049bb133111ebull;
+	uint64_t w;
+	if (n >= 4)
+		w = (uint64_t)load32(p) | (uint64_t)load32(p + n - 4) << 32; /* the two may overlap */
+	else
+		w = n ? (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16 : 0;
+	return hash_finish(hash_mix(h ^ w ^ (uint64_t)n << 56));
+}
+
+uint32_t onnx_str_hash(const char *key)
+{
+	const uint8_t *p = (const uint8_t *)key;
+	uint64_t small = 0;
+	size_t n = 0;
+	while (n < 8 && p[n]) {
+		small |= (uint64_t)p[n] << (8 * n);
+		n++;
+	}
+	if (n < 8 || !p[8])
+		return hash_small(small, n);
+	return hash_long(p, strlen(key));
+}
+
+/* Whether any of the n > 8 bytes is 0, a word at a time. */
+static inline bool has_nul(const uint8_t *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	uint64_t z = 0;
+	for (; n >= 8; p += 8, n -= 8) {
+		uint64_t w = load64(p);
+		z |= (w - ones) & ~w & highs;
+	}
+	if (n) {
+		uint64_t w = load64(p + n - 8); /* overlaps the last word: n was over 8 */
+		z |= (w - ones) & ~w & highs;
+	}
+	return z != 0;
+}
+
+/* onnx_str_hash of the C string that `n` bytes in hand make, without a
+ * call for a short name: the reader hashes each input and output name as
+ * it copies it, its length known and its bytes in the cache. */
+static inline uint32_t mem_hash(const uint8_t *p, size_t n)
+{
+	if (n <= 8) {
+		uint64_t w = 0;
+		if (n >= 4) {
+			w = (uint64_t)load32(p) | (uint64_t)load32(p + n - 4) << (8 * (n - 4)); /* may overlap */
+		} else {
+			for (size_t i = 0; i < n; i++)
+				w |= (uint64_t)p[i] << (8 * i);
+		}
+		/* a zero byte among the n (exact below the first zero; the zero
+		 * bytes above n borrow from nothing below them) */
+		uint64_t highs = n == 8 ? 0x8080808080808080ull : 0x8080808080808080ull & ((1ull << (8 * n)) - 1);
+		if (!((w - 0x0101010101010101ull) & ~w & highs))
+			return hash_small(w, n);
+	} else if (!has_nul(p, n)) {
+		return hash_long(p, n);
+	}
+	return onnx_str_hash((const char *)p); /* a NUL inside: the C string ends there */
+}
+
+uint32_t onnx_mem_hash(const void *p, size_t n)
+{
+	return mem_hash(p, n);
+}
+
 /* ---- the reader ---- */
 
 typedef struct rd {
@@ -923,9 +1039,10 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 		q += len;
 	}
 	uint32_t n_in = per_num[1], n_out = per_num[2], n_attr = per_num[5];
-	/* one block: the input and output pointer arrays, then the strings */
+	/* one block: the input and output pointer arrays, their hashes, then
+	 * the strings */
 	size_t ptrs = ((size_t)n_in + n_out) * sizeof(char *);
-	char *block = msi_arena_alloc(r->arena, ptrs + bytes + 1);
+	char *block = msi_arena_alloc(r->arena, ptrs + ((size_t)n_in + n_out) * sizeof(uint32_t) + bytes + 1);
 	if (!block) {
 		fail_alloc(r, nf->start);
 		return -1;
@@ -935,7 +1052,9 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 	const char **in = (const char **)block, **out = in + n_in;
 	node->input = n_in ? in : NULL;
 	node->output = n_out ? out : NULL;
-	char *strs = block + ptrs;
+	uint32_t *io_hash = (uint32_t *)(block + ptrs);
+	node->io_hash = n_in + n_out ? io_hash : NULL;
+	char *strs = block + ptrs + ((size_t)n_in + n_out) * sizeof(uint32_t);
 	uint32_t ni = 0, no = 0;
 	for (size_t i = 0; i < n; i++) {
 		const uint8_t *src = p + refs[i].off;
@@ -962,8 +1081,8 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 		copy_short(strs, src, len);
 		strs[len] = '\0';
 		switch (refs[i].num) {
-		case 1: in[ni++] = strs; break;
-		case 2: out[no++] = strs; break;
+		case 1: io_hash[ni] = mem_hash(src, len); in[ni++] = strs; break;
+		case 2: io_hash[n_in + no] = mem_hash(src, len); out[no++] = strs; break;
 		case 3: node->name = strs; break;
 		default: node->overload = strs; break; /* 8 */
 		}
@@ -1020,6 +1139,10 @@ static bool walk_node(rd *r, const field *nf, unsigned depth, onnx_node *node)
 	    (n_in && !(node->input = msi_arena_alloc(r->arena, (size_t)n_in * sizeof *node->input))) ||
 	    (n_out && !(node->output = msi_arena_alloc(r->arena, (size_t)n_out * sizeof *node->output))))
 		return fail_alloc(r, nf->start);
+	uint32_t *io_hash = NULL;
+	if (n_in + n_out && !(io_hash = msi_arena_alloc(r->arena, (size_t)(n_in + n_out) * sizeof *io_hash)))
+		return fail_alloc(r, nf->start);
+	node->io_hash = io_hash;
 	if (!node_alloc_attrs(r, node, n_attr, nf->start))
 		return false;
 	/* pass 2: fill */
@@ -1043,6 +1166,10 @@ static bool walk_node(rd *r, const field *nf, unsigned depth, onnx_node *node)
 			continue; /* doc_string, unknown fields */
 		if (!copy_field_str(r, &f, strs))
 			return false;
+		if (f.num == 1)
+			io_hash[node->n_input - 1] = mem_hash((const uint8_t *)strs, (size_t)f.value);
+		else if (f.num == 2)
+			io_hash[n_in + node->n_output - 1] = mem_hash((const uint8_t *)strs, (size_t)f.value);
 		strs += f.value + 1;
 	}
 	r->m->nodes_total++;
@@ -1371,64 +1498,6 @@ bool onnx_tensor_elements(const onnx_tensor *t, uint64_t *out)
 }
 
 /* ---- string sets ---- */
-
-/* Eight bytes per step (names are a few to a few dozen bytes; a byte-wise
- * hash was a tenth of a 200,000-node validation), mixed with splitmix64's
- * multipliers. Seeded with where this library was loaded (ASLR): the table
- * probes linearly, and a file whose names were chosen offline to share
- * slots would otherwise make the SSA walk quadratic. */
-static inline uint64_t hash_mix(uint64_t h)
-{
-	h ^= h >> 31;
-	h *= 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 29;
-	return h;
-}
-
-static inline uint64_t load64(const uint8_t *p)
-{
-	uint64_t w;
-	memcpy(&w, p, sizeof w);
-	return w;
-}
-
-static inline uint32_t load32(const uint8_t *p)
-{
-	uint32_t w;
-	memcpy(&w, p, sizeof w);
-	return w;
-}
-
-uint32_t onnx_str_hash(const char *key)
-{
-	static const char anchor;
-	const uint8_t *p = (const uint8_t *)key;
-	/* names of up to 8 bytes (most of a big graph's: "t12345", "b3") are
-	 * hashed as one word gathered byte by byte, without strlen */
-	uint64_t small = 0;
-	size_t n = 0;
-	while (n < 8 && p[n]) {
-		small |= (uint64_t)p[n] << (8 * n);
-		n++;
-	}
-	if (n < 8 || !p[8]) {
-		uint64_t h = hash_mix(((uint64_t)(uintptr_t)&anchor ^ n) * 0x9e3779b97f4a7c15ull ^ small);
-		h *= 0x94d049bb133111ebull;
-		return (uint32_t)(h ^ (h >> 32));
-	}
-	n = strlen(key);
-	uint64_t h = ((uint64_t)(uintptr_t)&anchor ^ n) * 0x9e3779b97f4a7c15ull;
-	for (; n >= 8; p += 8, n -= 8)
-		h = hash_mix(h ^ load64(p)) * 0x94d049bb133111ebull;
-	uint64_t w;
-	if (n >= 4)
-		w = (uint64_t)load32(p) | (uint64_t)load32(p + n - 4) << 32; /* the two may overlap */
-	else
-		w = n ? (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16 : 0;
-	h = hash_mix(h ^ w ^ (uint64_t)n << 56);
-	h *= 0x94d049bb133111ebull;
-	return (uint32_t)(h ^ (h >> 32));
-}
 
 /* Open addressing, linear probing, at most half full; the stored hash
  * spares most string compares. */
