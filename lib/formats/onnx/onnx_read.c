@@ -175,6 +175,7 @@ typedef struct rd {
 	struct {
 		const char *s;           /* a copy in the arena, or NULL */
 		size_t len;
+		uint64_t word;           /* its first 8 bytes, little-endian, zero-padded */
 	} shared[64];                /* op_type and domain strings, one copy each (see shared_string) */
 	int rc;                      /* MS_ENOMEM / MS_EIO / MS_ECHANGED */
 	bool stop;                   /* a problem was recorded: unwind */
@@ -910,21 +911,25 @@ static inline bool mem_varint(const uint8_t **pp, const uint8_t *e, uint64_t *v)
  * copy. NULL when the arena is full. */
 static const char *shared_string(rd *r, const uint8_t *p, size_t len)
 {
-	uint32_t h = (uint32_t)len * 0x9E3779B1u;
-	if (len)
-		h ^= (uint32_t)p[0] * 31u ^ (uint32_t)p[len / 2] * 131u ^ (uint32_t)p[len - 1] * 7919u;
-	__typeof__(r->shared[0]) *e = &r->shared[(h ^ (h >> 13)) % MSI_ARRAY_LEN(r->shared)];
-	if (e->s && e->len == len) {
-		size_t i = 0;
-		while (i < len && e->s[i] == (char)p[i]) /* short: no call */
-			i++;
-		if (i == len)
-			return e->s;
-	}
+	/* up to 8 bytes (nearly every op_type) as one word: one compare, not a
+	 * loop whose length the branch predictor keeps missing */
+	uint64_t word = 0;
+	if (len >= 4 && len <= 8)
+		word = (uint64_t)load32(p) | (uint64_t)load32(p + len - 4) << (8 * (len - 4)); /* may overlap */
+	else if (len < 4)
+		for (size_t i = 0; i < len; i++)
+			word |= (uint64_t)p[i] << (8 * i);
+	else
+		word = load64(p);
+	uint64_t h = (word ^ len) * 0x9E3779B97F4A7C15ull;
+	__typeof__(r->shared[0]) *e = &r->shared[(h >> 58) % MSI_ARRAY_LEN(r->shared)];
+	if (e->s && e->len == len && e->word == word && (len <= 8 || memcmp(e->s + 8, p + 8, len - 8) == 0))
+		return e->s;
 	char *s = msi_arena_strndup(r->arena, p, len);
 	if (s) {
 		e->s = s;
 		e->len = len;
+		e->word = word;
 	}
 	return s;
 }
@@ -1011,7 +1016,8 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 		uint32_t start, off, len;
 		uint8_t num;
 	} refs[NODE_FAST_FIELDS];
-	uint32_t per_num[9] = { 0 };
+	uint32_t n_in = 0, n_out = 0, n_attr = 0; /* in registers: an array in memory chained each
+	                                             * field's count through a store */
 	size_t n = 0, bytes = 0;
 	for (const uint8_t *q = p; q < e; n++) {
 		uint8_t tag = q[0];
@@ -1030,7 +1036,9 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 		if (len > (uint64_t)(e - q))
 			return 0;
 		uint8_t num = tag >> 3;
-		per_num[num]++;
+		n_in += num == 1;
+		n_out += num == 2;
+		n_attr += num == 5;
 		refs[n].off = (uint32_t)(q - p);
 		refs[n].len = (uint32_t)len;
 		refs[n].num = num;
@@ -1038,7 +1046,6 @@ static int walk_node_fast(rd *r, const field *nf, unsigned depth, onnx_node *nod
 			bytes += (size_t)len + 1; /* copied below: inputs, outputs, name, overload */
 		q += len;
 	}
-	uint32_t n_in = per_num[1], n_out = per_num[2], n_attr = per_num[5];
 	/* one block: the input and output pointer arrays, their hashes, then
 	 * the strings */
 	size_t ptrs = ((size_t)n_in + n_out) * sizeof(char *);
@@ -1236,7 +1243,11 @@ static bool walk_graph(rd *r, const field *gf, unsigned depth, onnx_graph **out)
 		if (!next_field(r, &pos, gf->end, "GraphProto", &f))
 			return false;
 		if (f.num == 1 && f.wt == 2) {
-			/* a node, nearly every field of a big graph: no lookup needed */
+			/* a node, nearly every field of a big graph: no lookup needed;
+			 * the node struct a few places on is fetched for writing
+			 * while this one is walked (the array is new memory) */
+			if (g->n_nodes + 4 < counts[1])
+				__builtin_prefetch(&g->nodes[g->n_nodes + 4], 1);
 			if (!walk_node(r, &f, depth + 1, &g->nodes[g->n_nodes++]))
 				return false;
 			continue;
