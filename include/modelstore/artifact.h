@@ -114,7 +114,12 @@ MS_EXTERN int ms_validate_options_init(ms_validate_options *opts, unsigned int v
 
 /* Checks the artifact and stores the findings in a new report. Returns MS_OK
  * whenever the report was produced, valid or not; a negative code only when
- * validation itself could not run (no memory, I/O error, cancelled). */
+ * validation itself could not run (no memory, I/O error, cancelled).
+ *
+ * A handle may keep what its first inspect or validate parsed (an ONNX
+ * model's metadata, within max_metadata) until ms_artifact_free(), so that
+ * the other verb does not read the file again; the result of each verb is
+ * the same as on a fresh handle. */
 MS_EXTERN int ms_artifact_validate(ms_artifact *artifact, const ms_validate_options *opts,
                                    ms_report **report_out);
 
