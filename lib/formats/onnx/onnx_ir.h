@@ -191,9 +191,6 @@ uint32_t *onnx_strset_get(const onnx_strset *s, const char *key);
  * can then onnx_strset_prefetch its slot ahead of time (the SSA walk of a
  * big graph probes a table far larger than the caches, in name order). */
 uint32_t onnx_str_hash(const char *key);
-/* The same for `n` bytes in hand: onnx_str_hash of the C string they make
- * (bytes from a NUL on do not count). */
-uint32_t onnx_mem_hash(const void *p, size_t n);
 bool onnx_strset_put_h(onnx_strset *s, const char *key, uint32_t hash, uint32_t **val, bool *existed);
 uint32_t *onnx_strset_get_h(const onnx_strset *s, const char *key, uint32_t hash);
 static inline void onnx_strset_prefetch(const onnx_strset *s, uint32_t hash)

@@ -148,11 +148,6 @@ static inline uint32_t mem_hash(const uint8_t *p, size_t n)
 	return onnx_str_hash((const char *)p); /* a NUL inside: the C string ends there */
 }
 
-uint32_t onnx_mem_hash(const void *p, size_t n)
-{
-	return mem_hash(p, n);
-}
-
 /* ---- the reader ---- */
 
 typedef struct rd {
