@@ -204,10 +204,6 @@ static int reserve_entries(zparse *p, size_t ncap)
 	return MS_OK;
 }
 
-#define ONES 0x0101010101010101ull
-#define HIGHS 0x8080808080808080ull
-#define HAS_ZERO_BYTE(v) (((v) - ONES) & ~(v) & HIGHS)
-
 /*
  * Hashes `n` name bytes eight at a time, and tells whether any of them is
  * NUL, a backslash or '.': a name without those that neither starts with
@@ -228,7 +224,8 @@ static uint32_t scan_name(const uint8_t *s, size_t n, bool *special)
 			for (size_t k = i; k < n; k++)
 				w |= (uint64_t)s[k] << (8 * (k - i));
 		}
-		any |= HAS_ZERO_BYTE(w) | HAS_ZERO_BYTE(w ^ (ONES * '\\')) | HAS_ZERO_BYTE(w ^ (ONES * '.'));
+		any |= msi_zero_bytes(w) | msi_zero_bytes(w ^ (MSI_BYTES_01 * '\\')) |
+		       msi_zero_bytes(w ^ (MSI_BYTES_01 * '.'));
 		h = (h ^ w) * 0x9fb21c651e98df25ull;
 		h ^= h >> 29;
 	}

@@ -79,6 +79,14 @@ static inline uint64_t msi_fnv1a_str(uint64_t h, const char *s)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	return h;
 }
+/* The bytes of `w` that are 0, as their top bits (0x80 in each): exact
+ * below the lowest zero byte, so "is any byte 0" is exact. Word-at-a-time
+ * scans of names (zip members, ONNX names). */
+#define MSI_BYTES_01 0x0101010101010101ull
+static inline uint64_t msi_zero_bytes(uint64_t w)
+{
+	return (w - MSI_BYTES_01) & ~w & 0x8080808080808080ull;
+}
 /* true when [off, off+len) lies inside [0, size) */
 static inline bool msi_range_ok(uint64_t off, uint64_t len, uint64_t size)
 {

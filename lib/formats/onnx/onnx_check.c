@@ -34,6 +34,11 @@ typedef struct opsets {
 	const char **domains;
 	int64_t *versions;
 	size_t n;
+	/* the last node lookup (opsets_lookup): most nodes repeat it, with the
+	 * same domain pointer (onnx_read.c shares them) */
+	const char *last_domain;
+	int64_t last_version;
+	bool last_found, has_last;
 } opsets;
 
 typedef struct chk {
@@ -61,11 +66,6 @@ typedef struct chk {
 		int64_t version;
 		uint32_t n_input, n_output;
 	} clean[64];
-	/* the opset lookup of the last node: most nodes repeat it */
-	const opsets *last_ops;
-	const char *last_domain;
-	int64_t last_version;
-	bool last_imported;
 	bool oom;
 } chk;
 
@@ -195,6 +195,18 @@ static bool opsets_find(const opsets *o, const char *domain, int64_t *version)
 		}
 	}
 	return false;
+}
+
+/* opsets_find for a node's domain, remembered for the next node. */
+static bool opsets_lookup(opsets *o, const char *domain, int64_t *version)
+{
+	if (!o->has_last || o->last_domain != domain) {
+		o->last_found = opsets_find(o, domain, &o->last_version);
+		o->last_domain = domain;
+		o->has_last = true;
+	}
+	*version = o->last_version;
+	return o->last_found;
 }
 
 static bool opsets_build(opsets *o, Onnx__OperatorSetIdProto **ids, size_t n, int64_t ir)
@@ -694,7 +706,7 @@ static void check_value_info(chk *c, const Onnx__ValueInfoProto *v, const char *
 /* ---- nodes, attributes, graphs ---- */
 
 typedef struct ctx {
-	const opsets *ops;
+	opsets *ops;                 /* not const: opsets_lookup remembers the last lookup */
 	bool main;                   /* the model's main graph (types are required) */
 	bool in_function;
 } ctx;
@@ -904,18 +916,7 @@ static void check_node(chk *c, const onnx_node *nd, const scope *sc, const ctx *
 	if (!n->op_type || !*n->op_type)
 		return;
 	int64_t version;
-	bool imported;
-	if (c->last_ops == x->ops && c->last_domain == n->domain) {
-		imported = c->last_imported; /* the same domain pointer as the last node's (onnx_read.c shares them) */
-		version = c->last_version;
-	} else {
-		imported = opsets_find(x->ops, n->domain, &version);
-		c->last_ops = x->ops;
-		c->last_domain = n->domain;
-		c->last_imported = imported;
-		c->last_version = version;
-	}
-	if (!imported) {
+	if (!opsets_lookup(x->ops, n->domain, &version)) {
 		add(c, "onnx.node.domain_not_imported", "domain '%s' of op %s is not in the opset imports",
 		    onnx_str(n->domain), n->op_type);
 		return;
@@ -1232,7 +1233,6 @@ static void check_function(chk *c, const onnx_function *fn, const opsets *model_
 	}
 	onnx_strset_free(&sc.names);
 	opsets_free(&ops);
-	c->last_ops = NULL; /* the next opsets may take this one's address */
 	where_pop(c, w);
 }
 

@@ -60,17 +60,18 @@ static inline uint32_t hash_finish(uint64_t h)
 	return (uint32_t)(h ^ (h >> 32));
 }
 
-static inline uint64_t load64(const uint8_t *p)
+/* The n <= 8 bytes at p as a little-endian word, zero above them (two
+ * overlapping loads from 4 bytes on, no loop); the reader's name hashes
+ * and its shared op_type/domain copies both compare names this way. */
+static inline uint64_t word_upto8(const uint8_t *p, size_t n)
 {
-	uint64_t w;
-	memcpy(&w, p, sizeof w);
-	return w;
-}
-
-static inline uint32_t load32(const uint8_t *p)
-{
-	uint32_t w;
-	memcpy(&w, p, sizeof w);
+	if (n == 8)
+		return msi_le64(p);
+	if (n >= 4)
+		return (uint64_t)msi_le32(p) | (uint64_t)msi_le32(p + n - 4) << (8 * (n - 4));
+	uint64_t w = 0;
+	for (size_t i = 0; i < n; i++)
+		w |= (uint64_t)p[i] << (8 * i);
 	return w;
 }
 
@@ -85,10 +86,10 @@ static uint32_t hash_long(const uint8_t *p, size_t n)
 {
 	uint64_t h = ((uint64_t)(uintptr_t)&hash_anchor ^ n) * 0x9e3779b97f4a7c15ull;
 	for (; n >= 8; p += 8, n -= 8)
-		h = hash_mix(h ^ load64(p)) * 0x94d049bb133111ebull;
+		h = hash_mix(h ^ msi_le64(p)) * 0x94d049bb133111ebull;
 	uint64_t w;
 	if (n >= 4)
-		w = (uint64_t)load32(p) | (uint64_t)load32(p + n - 4) << 32; /* the two may overlap */
+		w = (uint64_t)msi_le32(p) | (uint64_t)msi_le32(p + n - 4) << 32; /* the two may overlap */
 	else
 		w = n ? (uint64_t)p[0] | (uint64_t)p[n / 2] << 8 | (uint64_t)p[n - 1] << 16 : 0;
 	return hash_finish(hash_mix(h ^ w ^ (uint64_t)n << 56));
@@ -111,16 +112,11 @@ uint32_t onnx_str_hash(const char *key)
 /* Whether any of the n > 8 bytes is 0, a word at a time. */
 static inline bool has_nul(const uint8_t *p, size_t n)
 {
-	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
 	uint64_t z = 0;
-	for (; n >= 8; p += 8, n -= 8) {
-		uint64_t w = load64(p);
-		z |= (w - ones) & ~w & highs;
-	}
-	if (n) {
-		uint64_t w = load64(p + n - 8); /* overlaps the last word: n was over 8 */
-		z |= (w - ones) & ~w & highs;
-	}
+	for (; n >= 8; p += 8, n -= 8)
+		z |= msi_zero_bytes(msi_le64(p));
+	if (n)
+		z |= msi_zero_bytes(msi_le64(p + n - 8)); /* overlaps the last word: n was over 8 */
 	return z != 0;
 }
 
@@ -130,17 +126,11 @@ static inline bool has_nul(const uint8_t *p, size_t n)
 static inline uint32_t mem_hash(const uint8_t *p, size_t n)
 {
 	if (n <= 8) {
-		uint64_t w = 0;
-		if (n >= 4) {
-			w = (uint64_t)load32(p) | (uint64_t)load32(p + n - 4) << (8 * (n - 4)); /* may overlap */
-		} else {
-			for (size_t i = 0; i < n; i++)
-				w |= (uint64_t)p[i] << (8 * i);
-		}
-		/* a zero byte among the n (exact below the first zero; the zero
-		 * bytes above n borrow from nothing below them) */
-		uint64_t highs = n == 8 ? 0x8080808080808080ull : 0x8080808080808080ull & ((1ull << (8 * n)) - 1);
-		if (!((w - 0x0101010101010101ull) & ~w & highs))
+		uint64_t w = word_upto8(p, n);
+		/* no zero byte among the n (the zero bytes above them borrow from
+		 * nothing below) */
+		uint64_t low = n == 8 ? ~0ull : (1ull << (8 * n)) - 1;
+		if (!(msi_zero_bytes(w) & low))
 			return hash_small(w, n);
 	} else if (!has_nul(p, n)) {
 		return hash_long(p, n);
@@ -902,20 +892,12 @@ static inline bool mem_varint(const uint8_t **pp, const uint8_t *e, uint64_t *v)
  * ones, so each node points at one shared copy instead of its own. Less to
  * write, and the checks and facts can tell two nodes of the same op apart
  * by the pointer before they compare strings (onnx_schema.c, onnx_facts.c).
- * Direct-mapped on the length and three bytes: a collision only costs a
- * copy. NULL when the arena is full. */
+ * Direct-mapped on the length and first 8 bytes, compared as one word (a
+ * byte loop's varying length kept missing the branch predictor): a
+ * collision only costs a copy. NULL when the arena is full. */
 static const char *shared_string(rd *r, const uint8_t *p, size_t len)
 {
-	/* up to 8 bytes (nearly every op_type) as one word: one compare, not a
-	 * loop whose length the branch predictor keeps missing */
-	uint64_t word = 0;
-	if (len >= 4 && len <= 8)
-		word = (uint64_t)load32(p) | (uint64_t)load32(p + len - 4) << (8 * (len - 4)); /* may overlap */
-	else if (len < 4)
-		for (size_t i = 0; i < len; i++)
-			word |= (uint64_t)p[i] << (8 * i);
-	else
-		word = load64(p);
+	uint64_t word = word_upto8(p, len < 8 ? len : 8);
 	uint64_t h = (word ^ len) * 0x9E3779B97F4A7C15ull;
 	__typeof__(r->shared[0]) *e = &r->shared[(h >> 58) % MSI_ARRAY_LEN(r->shared)];
 	if (e->s && e->len == len && e->word == word && (len <= 8 || memcmp(e->s + 8, p + 8, len - 8) == 0))
@@ -1580,7 +1562,7 @@ uint32_t *onnx_strset_get_h(const onnx_strset *s, const char *key, uint32_t h)
 
 uint32_t *onnx_strset_get(const onnx_strset *s, const char *key)
 {
-	return s->n ? onnx_strset_get_h(s, key, onnx_str_hash(key)) : NULL;
+	return s->n ? onnx_strset_get_h(s, key, onnx_str_hash(key)) : NULL; /* no hash for an empty set */
 }
 
 void onnx_strset_free(onnx_strset *s)
