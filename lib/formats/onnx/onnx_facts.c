@@ -43,84 +43,88 @@ static void write_opsets(msi_json *j, Onnx__OperatorSetIdProto **o, size_t n)
 
 static int write_op_types(msi_json *j, const onnx_graph *g)
 {
-	onnx_strset seen = { 0 };         /* key -> its index in `order` + 1 */
-	/* keys in first-seen order: a list of distinct names and their counts */
-	/* sized by the distinct keys (a few dozen), not by the nodes */
-	const char **order = NULL;
-	uint64_t *counts = NULL;
-	char **owned = NULL;
-	size_t order_cap = 0, counts_cap = 0, owned_cap = 0;
+	onnx_strset seen = { 0 };         /* key -> its index in `ops` + 1 */
+	/* the distinct keys in first-seen order, with their counts: sized by
+	 * the distinct ops (a few dozen), not by the nodes */
+	struct {
+		const char *key;
+		uint64_t count;
+	} *ops = NULL;
+	size_t nops = 0, ops_cap = 0;
+	char **owned = NULL;              /* "domain:op" keys made here */
+	size_t nowned = 0, owned_cap = 0;
 	/* the reader shares one copy of each op_type and domain (onnx_read.c):
-	 * a node whose pointers were met before skips hashing its key */
+	 * a node whose pointers were met before skips making and hashing its key */
 	struct {
 		const char *op, *domain;
 		size_t index;
 	} memo[32] = { { 0 } };
-	size_t norder = 0, nowned = 0;
 	int rc = MS_OK;
 	for (size_t i = 0; i < g->n_nodes; i++) {
 		const onnx_node *n = &g->nodes[i];
 		uintptr_t ph = ((uintptr_t)n->op_type >> 3) ^ ((uintptr_t)n->domain >> 4);
 		__typeof__(memo[0]) *e = &memo[(ph ^ (ph >> 9)) % MSI_ARRAY_LEN(memo)];
 		if (n->op_type && e->op == n->op_type && e->domain == n->domain) {
-			counts[e->index]++;
+			ops[e->index].count++;
 			continue;
 		}
 		const char *key = onnx_str(n->op_type);
+		char *made = NULL;
 		if (!onnx_domain_is_default(n->domain)) {
 			size_t dl = strlen(n->domain), ol = strlen(key);
-			char **grown = msi_grow(owned, &owned_cap, nowned, sizeof *owned, 16);
-			char *k = grown ? msi_malloc(dl + ol + 2) : NULL;
-			if (grown)
-				owned = grown;
-			if (!k) {
+			if (!(made = msi_malloc(dl + ol + 2))) {
 				rc = MS_ENOMEM;
 				goto out;
 			}
-			memcpy(k, n->domain, dl);
-			k[dl] = ':';
-			memcpy(k + dl + 1, key, ol + 1);
-			owned[nowned++] = k;
-			key = k;
+			memcpy(made, n->domain, dl);
+			made[dl] = ':';
+			memcpy(made + dl + 1, key, ol + 1);
+			key = made;
 		}
 		uint32_t *index;
 		bool existed;
 		if (!onnx_strset_put(&seen, key, &index, &existed)) {
+			msi_free(made);
 			rc = MS_ENOMEM;
 			goto out;
 		}
-		if (!existed) {
-			const char **o = norder < UINT32_MAX ? msi_grow(order, &order_cap, norder, sizeof *order, 16) : NULL;
-			uint64_t *cn = o ? msi_grow(counts, &counts_cap, norder, sizeof *counts, 16) : NULL;
-			if (o)
-				order = o;
-			if (!cn) {
+		if (existed) {
+			msi_free(made); /* the key is there already */
+		} else {
+			__typeof__(ops) grown = nops < UINT32_MAX ? msi_grow(ops, &ops_cap, nops, sizeof *ops, 16) : NULL;
+			char **grown_owned = made ? msi_grow(owned, &owned_cap, nowned, sizeof *owned, 16) : owned;
+			if (grown)
+				ops = grown;
+			if (grown_owned)
+				owned = grown_owned;
+			if (!grown || (made && !grown_owned)) {
+				msi_free(made); /* the set is not read again */
 				rc = MS_ENOMEM;
 				goto out;
 			}
-			counts = cn;
-			counts[norder] = 0;
-			order[norder] = key;
-			*index = (uint32_t)++norder;
+			if (made)
+				owned[nowned++] = made;
+			ops[nops].key = key;
+			ops[nops].count = 0;
+			*index = (uint32_t)++nops;
 		}
-		counts[*index - 1]++;
+		ops[*index - 1].count++;
 		e->op = n->op_type;
 		e->domain = n->domain;
 		e->index = *index - 1;
 	}
 	msi_json_object_begin(j);
-	for (size_t i = 0; i < norder; i++) {
-		msi_json_key(j, order[i]);
-		msi_json_uint(j, counts[i]);
+	for (size_t i = 0; i < nops; i++) {
+		msi_json_key(j, ops[i].key);
+		msi_json_uint(j, ops[i].count);
 	}
 	msi_json_object_end(j);
 out:
+	onnx_strset_free(&seen);
 	for (size_t i = 0; i < nowned; i++)
 		msi_free(owned[i]);
 	msi_free(owned);
-	msi_free(order);
-	msi_free(counts);
-	onnx_strset_free(&seen);
+	msi_free(ops);
 	return rc == MS_OK ? MS_OK : msi_error(rc, "out of memory writing ONNX facts");
 }
 
